@@ -1,0 +1,12 @@
+"""pulsetrace: see a Python program run.
+
+>>> import pulsetrace
+>>> with pulsetrace.Tracer(output="trace.json"):
+...     work()
+"""
+
+from .tracer import Tracer, TracerError, running_tracer
+
+__version__ = "0.1.0"
+
+__all__ = ["Tracer", "TracerError", "__version__", "running_tracer"]

@@ -1,0 +1,41 @@
+"""Type stub for the C extension pulsetrace._core (sources in src/pulsetrace/_core/)."""
+
+from types import CodeType
+from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, Tuple
+
+BACKENDS: Tuple[str, ...]  # backends this build supports on this interpreter, preferred first
+
+def monotonic_ns() -> int:
+    """CLOCK_MONOTONIC in ns: the clock every record uses (same as time.monotonic_ns())."""
+
+class Recorder:
+    """Records function entries/exits of all threads into per-thread chunked buffers.
+
+    backend: "monitoring" (3.12+) or "setprofile".
+    ignore: code objects whose frames are never recorded (the tracer's own start/stop path).
+    thread_registry: threading._active, read (never written) to find each thread's Thread object.
+    """
+
+    def __init__(self, backend: str, ignore: Collection[CodeType], thread_registry: Dict[int, Any]) -> None: ...
+    @property
+    def tool_id(self) -> int: ...  # the sys.monitoring tool id in use, -1 when none
+    @property
+    def running(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self) -> int: ...  # returns the stop timestamp; open slices get EXIT_STOP records
+    def functions(self) -> List[Tuple[int, str, str, int]]: ...  # (kind, name, filename, lineno)
+    def threads(self) -> List[Tuple[int, int, Optional[Any], List[bytes], int]]:
+        """(ident, native_id, Thread object or None, chunks, lost events); hands the chunks over."""
+    def thread_start_hook(self) -> Callable[..., Any]: ...  # for threading.setprofile (setprofile backend)
+
+def encode_events(chunks: Sequence[bytes]) -> bytes:
+    """Encode records into the native file's varint stream (docs/format.md)."""
+
+def decode_events(data: bytes, count: int) -> bytes:
+    """Decode a native varint stream of ``count`` events back into 12-byte records."""
+
+def chrome_json_events(
+    chunks: Sequence[bytes], names: Sequence[bytes], pid: int, tid: int, base_ns: int,
+    write: Callable[[bytes], Any], first: bool,
+) -> int:
+    """Write one thread's slices as Chrome "X" events through ``write``; returns how many."""

@@ -1,0 +1,127 @@
+/* Per-thread chunked event buffers and stacks of open slices.
+ *
+ * Chunks are bytes objects from the start, so the Python side receives them without a copy. A full
+ * chunk goes into the thread's list; nothing is ever overwritten or dropped (a failed allocation is
+ * counted in ``lost`` and reported in the trace metadata).
+ */
+#include "core.h"
+
+int pt_thread_new_chunk(PtThread *t)
+{
+    if (t->chunk != NULL) {
+        int err = PyList_Append(t->chunks, t->chunk);
+        Py_CLEAR(t->chunk);
+        if (err < 0) {
+            PyErr_Clear();
+            t->cur = t->end = NULL;
+            return -1;
+        }
+    }
+    t->chunk = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(PT_CHUNK_RECORDS * sizeof(PtRecord)));
+    if (t->chunk == NULL) {
+        PyErr_Clear();
+        t->cur = t->end = NULL;
+        return -1;
+    }
+    t->cur = (PtRecord *)PyBytes_AS_STRING(t->chunk);
+    t->end = t->cur + PT_CHUNK_RECORDS;
+    return 0;
+}
+
+int pt_stack_grow(PtThread *t)
+{
+    size_t cap = t->stack_cap ? t->stack_cap * 2 : 256;
+    uint32_t *stack = PyMem_RawRealloc(t->stack, cap * sizeof(uint32_t));
+    if (stack == NULL)
+        return -1;
+    t->stack = stack;
+    t->stack_cap = cap;
+    return 0;
+}
+
+void pt_close_lost_c_calls(PtThread *t)
+{
+    uint64_t now = pt_now_ns();
+    while (t->depth > 0 && (t->stack[t->depth - 1] & PT_STACK_C)) {
+        uint32_t entry = t->stack[--t->depth];
+        if (!(entry & PT_STACK_IGNORED))
+            pt_emit(t, now, PT_EXIT_RETURN, entry & PT_ID_MASK);
+    }
+}
+
+int pt_thread_finish(PtThread *t, uint64_t stop_ns)
+{
+    while (t->depth > 0) {
+        uint32_t entry = t->stack[--t->depth];
+        if (!(entry & PT_STACK_IGNORED))
+            pt_emit(t, stop_ns, PT_EXIT_STOP, entry & PT_ID_MASK);
+    }
+    if (t->chunk != NULL) {
+        Py_ssize_t used = (Py_ssize_t)((char *)t->cur - PyBytes_AS_STRING(t->chunk));
+        if (used > 0) {
+            /* We hold the only reference, so the chunk may shrink in place. */
+            if (_PyBytes_Resize(&t->chunk, used) < 0)
+                return -1;
+            if (PyList_Append(t->chunks, t->chunk) < 0)
+                return -1;
+        }
+        Py_CLEAR(t->chunk);
+        t->cur = t->end = NULL;
+    }
+    return 0;
+}
+
+void pt_thread_find_object(PtThread *t, PyObject *registry)
+{
+    t->lookups_left--;
+    if (registry == NULL || !PyDict_Check(registry))
+        return;
+    PyObject *thread = PyDict_GetItemWithError(registry, t->ident_key); /* borrowed */
+    if (thread != NULL) {
+        Py_INCREF(thread);
+        t->thread_obj = thread;
+    }
+    else {
+        PyErr_Clear();
+    }
+}
+
+void pt_thread_free(PtThread *t)
+{
+    Py_CLEAR(t->chunk);
+    Py_CLEAR(t->chunks);
+    Py_CLEAR(t->ident_key);
+    Py_CLEAR(t->thread_obj);
+    PyMem_RawFree(t->stack);
+    PyMem_RawFree(t);
+}
+
+/* The slow path of pt_current_thread(): first event of this thread in this session. */
+PtThread *pt_thread_for_current(void)
+{
+    PtRecorder *r = pt_active;
+    pt_tls_generation = pt_generation;
+    pt_tls_thread = NULL;
+    if (r == NULL || !r->running)
+        return NULL;
+    PtThread *t = PyMem_RawCalloc(1, sizeof(PtThread));
+    if (t == NULL)
+        return NULL;
+    t->chunks = PyList_New(0);
+    t->ident = PyThread_get_thread_ident();
+#if PY_VERSION_HEX >= 0x03080000
+    t->native_id = PyThread_get_thread_native_id();
+#endif
+    t->ident_key = PyLong_FromUnsignedLong(t->ident);
+    t->lookups_left = 64;
+    if (t->chunks == NULL || t->ident_key == NULL || pt_thread_new_chunk(t) < 0) {
+        PyErr_Clear();
+        pt_thread_free(t);
+        return NULL;
+    }
+    pt_thread_find_object(t, r->registry);
+    t->next = r->threads;
+    r->threads = t;
+    pt_tls_thread = t;
+    return t;
+}

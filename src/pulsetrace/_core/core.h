@@ -1,0 +1,284 @@
+/* Shared declarations of the pulsetrace C core.
+ *
+ * The core's job is narrow: decide cheaply whether an interpreter event is recorded, and append a
+ * 12-byte record (see src/pulsetrace/events.py) to the current thread's chunked buffer. Everything
+ * else (names, metadata, files, reports) is built in Python.
+ */
+#ifndef PULSETRACE_CORE_H
+#define PULSETRACE_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <stdint.h>
+#include <time.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define PT_HAS_MONITORING 1
+#else
+#define PT_HAS_MONITORING 0
+#endif
+
+#define PT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Record kinds: keep in sync with events.py. */
+enum {
+    PT_ENTER_CALL = 0,
+    PT_ENTER_RESUME = 1,
+    PT_ENTER_C = 2,
+    PT_EXIT_RETURN = 3,
+    PT_EXIT_YIELD = 4,
+    PT_EXIT_UNWIND = 5,
+    PT_EXIT_STOP = 6,
+};
+#define PT_KIND_BITS 3
+#define PT_IS_ENTER(kind) ((kind) <= PT_ENTER_C)
+
+typedef struct __attribute__((packed)) {
+    uint64_t stamp; /* (ns << PT_KIND_BITS) | kind */
+    uint32_t func;
+} PtRecord;
+
+#define PT_CHUNK_RECORDS (1 << 16) /* 768 KiB per chunk */
+
+/* Entries on a thread's stack of open slices: a function id plus flags. */
+#define PT_STACK_C 0x80000000u       /* the slice is a C function call */
+#define PT_STACK_IGNORED 0x40000000u /* the frame is one of ours: pops without a record */
+#define PT_STACK_WATCHED 0x20000000u /* code with a DISABLEd call site: check its globals at start */
+#define PT_ID_MASK 0x1FFFFFFFu
+
+/* ---- clock.h-like: the one clock of every record ---- */
+static inline uint64_t pt_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- buffers.c: one per thread that produced an event during the session ---- */
+typedef struct PtThread {
+    PtRecord *cur;           /* next record to write */
+    PtRecord *end;           /* end of the current chunk */
+    PyObject *chunk;         /* current chunk (a bytes object we still own exclusively) */
+    PyObject *chunks;        /* list of full chunks */
+    uint32_t *stack;         /* open slices */
+    size_t depth;
+    size_t stack_cap;
+    unsigned long ident;     /* threading.get_ident() */
+    unsigned long native_id; /* OS thread id */
+    PyObject *ident_key;     /* PyLong(ident), to look the thread up in threading._active */
+    PyObject *thread_obj;    /* the threading.Thread, once known */
+    int lookups_left;        /* how many more events may try to find thread_obj */
+    uint64_t lost;           /* events that could not be stored (out of memory): reported, never hidden */
+    struct PtThread *next;
+} PtThread;
+
+int pt_thread_new_chunk(PtThread *t);
+void pt_thread_free(PtThread *t);
+int pt_thread_finish(PtThread *t, uint64_t stop_ns); /* closes open slices, seals the last chunk */
+void pt_thread_find_object(PtThread *t, PyObject *registry);
+
+static inline void pt_emit(PtThread *t, uint64_t ns, int kind, uint32_t func)
+{
+    if (PT_UNLIKELY(t->cur == t->end) && pt_thread_new_chunk(t) < 0) {
+        t->lost++;
+        return;
+    }
+    t->cur->stamp = (ns << PT_KIND_BITS) | (uint64_t)kind;
+    t->cur->func = func;
+    t->cur++;
+}
+
+int pt_stack_grow(PtThread *t);
+/* A Python frame is leaving while C calls it made are still open (their C_RETURN never came):
+ * close them now, so one lost event cannot break the nesting of everything after it. */
+void pt_close_lost_c_calls(PtThread *t);
+
+static inline void pt_push(PtThread *t, uint32_t entry)
+{
+    if (PT_UNLIKELY(t->depth == t->stack_cap) && pt_stack_grow(t) < 0) {
+        t->lost++;
+        return;
+    }
+    t->stack[t->depth++] = entry;
+}
+
+/* ---- functable.c: function ids ---- */
+typedef struct {
+    uintptr_t key_a;
+    uintptr_t key_b;
+    uint32_t id;
+    uint32_t used;
+} PtSlot;
+
+typedef struct {
+    PtSlot *slots;
+    size_t mask; /* capacity - 1 (capacity is a power of two) */
+    size_t count;
+    PyObject *objects; /* list: id -> code object, or str name for C functions */
+    uint8_t *flags;    /* id -> PT_FUNC_* flags */
+    size_t flags_cap;
+} PtFuncTable;
+
+#define PT_FUNC_C 1
+#define PT_FUNC_IGNORED 2
+
+int pt_functable_init(PtFuncTable *ft);
+void pt_functable_clear(PtFuncTable *ft);
+/* Both return the stack entry for the function (id | flags), or (uint32_t)-1 on error. */
+uint32_t pt_code_insert(PtFuncTable *ft, PyObject *code, PyObject *ignore);
+uint32_t pt_cfunc_insert(PtFuncTable *ft, PyObject *callable, uintptr_t a, uintptr_t b, PyObject *own_module);
+PyObject *pt_functable_rows(PtFuncTable *ft);
+struct PtRecorder;
+int pt_functable_mark_watched(struct PtRecorder *r, PyObject *code);
+void pt_callsites_check_globals(PyObject *code);
+
+static inline size_t pt_hash(uintptr_t a, uintptr_t b)
+{
+    uint64_t h = ((uint64_t)a >> 4) * 0x9E3779B97F4A7C15ull ^ ((uint64_t)b >> 4) * 0xC2B2AE3D27D4EB4Full;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static inline uint32_t pt_lookup(PtFuncTable *ft, uintptr_t a, uintptr_t b)
+{
+    size_t i = pt_hash(a, b) & ft->mask;
+    for (;;) {
+        PtSlot *s = &ft->slots[i];
+        if (!s->used)
+            return (uint32_t)-1;
+        if (s->key_a == a && s->key_b == b)
+            return s->id;
+        i = (i + 1) & ft->mask;
+    }
+}
+
+/* Whether a callable is a C function in the profiler's sense; fills its identity key. */
+static inline int pt_cfunc_key(PyObject *callable, uintptr_t *a, uintptr_t *b)
+{
+    if (PyCFunction_Check(callable)) {
+        PyCFunctionObject *f = (PyCFunctionObject *)callable;
+        PyObject *self = f->m_self;
+        *a = (uintptr_t)f->m_ml;
+        /* The name depends on the bound object's type (or on the module / type it is bound to). */
+        *b = (self == NULL || PyModule_Check(self) || PyType_Check(self)) ? (uintptr_t)self
+                                                                           : (uintptr_t)Py_TYPE(self);
+        return 1;
+    }
+    if (Py_IS_TYPE(callable, &PyMethodDescr_Type)) {
+        *a = (uintptr_t)callable;
+        *b = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- recorder.c: the session ---- */
+typedef struct PtRecorder {
+    PyObject_HEAD
+    int backend;          /* PT_BACKEND_* */
+    int running;
+    int tool_id;          /* sys.monitoring tool id, or -1 */
+    uint64_t generation;  /* which session the threads' cached buffers belong to */
+    PyObject *ignore;     /* frozenset of code objects never recorded */
+    PyObject *registry;   /* threading._active */
+    PtFuncTable functions;
+    PtThread *threads;    /* all threads of this session, newest first */
+    uint64_t stop_ns;
+    struct PtMonitoring *monitoring; /* monitoring.c state, when that backend runs */
+} PtRecorder;
+
+enum { PT_BACKEND_MONITORING = 1, PT_BACKEND_SETPROFILE = 2 };
+
+extern PyTypeObject PtRecorder_Type;
+extern PyObject *pt_module; /* this extension module (its own functions are never recorded) */
+
+/* The session being recorded, if any (the GIL serialises every access). */
+extern PtRecorder *pt_active;
+extern uint64_t pt_generation;
+extern __thread uint64_t pt_tls_generation;
+extern __thread PtThread *pt_tls_thread;
+
+PtThread *pt_thread_for_current(void); /* slow path: creates this thread's buffer */
+
+static inline PtThread *pt_current_thread(void)
+{
+    if (PT_LIKELY(pt_tls_generation == pt_generation))
+        return pt_tls_thread;
+    return pt_thread_for_current();
+}
+
+/* Record entering the Python function running ``code``. */
+static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int kind)
+{
+    uint32_t entry = pt_lookup(&r->functions, (uintptr_t)code, 0);
+    if (PT_UNLIKELY(entry == (uint32_t)-1)) {
+        entry = pt_code_insert(&r->functions, code, r->ignore);
+        if (entry == (uint32_t)-1) {
+            PyErr_Clear();
+            t->lost++;
+            return;
+        }
+    }
+    if (PT_UNLIKELY(t->thread_obj == NULL && t->lookups_left > 0))
+        pt_thread_find_object(t, r->registry);
+    if (PT_UNLIKELY(entry & PT_STACK_WATCHED) && kind == PT_ENTER_CALL)
+        pt_callsites_check_globals(code);
+    pt_push(t, entry);
+    if (PT_LIKELY(!(entry & PT_STACK_IGNORED)))
+        pt_emit(t, pt_now_ns(), kind, entry & PT_ID_MASK);
+}
+
+/* Record entering a C function; returns 0 when ``callable`` is not one. */
+static inline int pt_enter_cfunc(PtThread *t, PtRecorder *r, PyObject *callable)
+{
+    uintptr_t a, b;
+    if (!pt_cfunc_key(callable, &a, &b))
+        return 0;
+    uint32_t entry = pt_lookup(&r->functions, a, b);
+    if (PT_UNLIKELY(entry == (uint32_t)-1)) {
+        entry = pt_cfunc_insert(&r->functions, callable, a, b, pt_module);
+        if (entry == (uint32_t)-1) {
+            PyErr_Clear();
+            t->lost++;
+            return 1;
+        }
+    }
+    pt_push(t, entry);
+    if (PT_LIKELY(!(entry & PT_STACK_IGNORED)))
+        pt_emit(t, pt_now_ns(), PT_ENTER_C, entry & PT_ID_MASK);
+    return 1;
+}
+
+/* Close the innermost open slice if it is a Python frame (c == 0) or a C call (c == 1). */
+static inline void pt_exit(PtThread *t, int kind, int c)
+{
+    if (t->depth == 0)
+        return; /* entered before tracing started */
+    uint32_t entry = t->stack[t->depth - 1];
+    if (((entry & PT_STACK_C) != 0) != c) {
+        if (c)
+            return; /* not ours to close: e.g. C_RETURN after calling a class */
+        pt_close_lost_c_calls(t);
+        if (t->depth == 0)
+            return;
+        entry = t->stack[t->depth - 1];
+    }
+    t->depth--;
+    if (PT_LIKELY(!(entry & PT_STACK_IGNORED)))
+        pt_emit(t, pt_now_ns(), kind, entry & PT_ID_MASK);
+}
+
+/* ---- backends ---- */
+int pt_monitoring_start(PtRecorder *r);
+int pt_monitoring_stop(PtRecorder *r);
+int pt_setprofile_start(PtRecorder *r);
+int pt_setprofile_stop(PtRecorder *r);
+PyObject *pt_setprofile_thread_hook(PtRecorder *r);
+
+/* ---- codec.c / write_json.c: module functions ---- */
+PyObject *pt_encode_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *pt_decode_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+#endif

@@ -1,0 +1,212 @@
+/* The Recorder type: one recording session (start, stop, hand over threads and functions). */
+#include "core.h"
+
+PtRecorder *pt_active = NULL;
+uint64_t pt_generation = 1;
+__thread uint64_t pt_tls_generation = 0;
+__thread PtThread *pt_tls_thread = NULL;
+
+static void free_threads(PtRecorder *r)
+{
+    PtThread *t = r->threads;
+    while (t != NULL) {
+        PtThread *next = t->next;
+        if (pt_tls_thread == t)
+            pt_tls_thread = NULL;
+        pt_thread_free(t);
+        t = next;
+    }
+    r->threads = NULL;
+}
+
+static int Recorder_init(PtRecorder *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"backend", "ignore", "thread_registry", NULL};
+    const char *backend;
+    PyObject *ignore, *registry;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOO", kwlist, &backend, &ignore, &registry))
+        return -1;
+    if (strcmp(backend, "monitoring") == 0) {
+#if PT_HAS_MONITORING
+        self->backend = PT_BACKEND_MONITORING;
+#else
+        PyErr_SetString(PyExc_ValueError, "the 'monitoring' backend needs Python 3.12 or later");
+        return -1;
+#endif
+    }
+    else if (strcmp(backend, "setprofile") == 0) {
+        self->backend = PT_BACKEND_SETPROFILE;
+    }
+    else {
+        PyErr_Format(PyExc_ValueError, "unknown backend %R", PyTuple_GET_ITEM(args, 0));
+        return -1;
+    }
+    Py_XSETREF(self->ignore, PyFrozenSet_New(ignore));
+    if (self->ignore == NULL)
+        return -1;
+    Py_INCREF(registry);
+    Py_XSETREF(self->registry, registry);
+    self->tool_id = -1;
+    return 0;
+}
+
+static PyObject *Recorder_start(PtRecorder *self, PyObject *unused)
+{
+    if (pt_active != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a pulsetrace recorder is already running in this process");
+        return NULL;
+    }
+    if (self->running) {
+        PyErr_SetString(PyExc_RuntimeError, "this recorder is already running");
+        return NULL;
+    }
+    /* A new session: forget the previous one (its data was handed over by threads()). */
+    free_threads(self);
+    pt_functable_clear(&self->functions);
+    if (pt_functable_init(&self->functions) < 0)
+        return NULL;
+    self->generation = ++pt_generation;
+    self->stop_ns = 0;
+    pt_active = self;
+    self->running = 1;
+    int err = self->backend == PT_BACKEND_MONITORING ? pt_monitoring_start(self) : pt_setprofile_start(self);
+    if (err < 0) {
+        self->running = 0;
+        pt_active = NULL;
+        pt_generation++;
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Recorder_stop(PtRecorder *self, PyObject *unused)
+{
+    if (!self->running) {
+        PyErr_SetString(PyExc_RuntimeError, "this recorder is not running");
+        return NULL;
+    }
+    uint64_t stop_ns = pt_now_ns();
+    int err = self->backend == PT_BACKEND_MONITORING ? pt_monitoring_stop(self) : pt_setprofile_stop(self);
+    self->running = 0;
+    pt_active = NULL;
+    pt_generation++; /* every thread's cached buffer pointer is now stale */
+    self->stop_ns = stop_ns;
+    for (PtThread *t = self->threads; t != NULL; t = t->next) {
+        if (pt_thread_finish(t, stop_ns) < 0)
+            err = -1;
+    }
+    if (err < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(stop_ns);
+}
+
+static PyObject *Recorder_functions(PtRecorder *self, PyObject *unused)
+{
+    if (self->functions.objects == NULL)
+        return PyList_New(0);
+    return pt_functable_rows(&self->functions);
+}
+
+/* [(ident, native_id, thread object or None, chunks, lost), ...], oldest thread first. */
+static PyObject *Recorder_threads(PtRecorder *self, PyObject *unused)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_RuntimeError, "stop() the recorder before reading its threads");
+        return NULL;
+    }
+    PyObject *result = PyList_New(0);
+    if (result == NULL)
+        return NULL;
+    for (PtThread *t = self->threads; t != NULL; t = t->next) {
+        PyObject *row = Py_BuildValue("(kkOOK)", t->ident, t->native_id, t->thread_obj ? t->thread_obj : Py_None,
+                                      t->chunks, (unsigned long long)t->lost);
+        if (row == NULL || PyList_Insert(result, 0, row) < 0) {
+            Py_XDECREF(row);
+            Py_DECREF(result);
+            return NULL;
+        }
+        Py_DECREF(row);
+    }
+    free_threads(self); /* the chunks now belong to the caller */
+    return result;
+}
+
+static PyObject *Recorder_thread_start_hook(PtRecorder *self, PyObject *unused)
+{
+    return pt_setprofile_thread_hook(self);
+}
+
+static PyObject *Recorder_get_tool_id(PtRecorder *self, void *closure)
+{
+    return PyLong_FromLong(self->tool_id);
+}
+
+static PyObject *Recorder_get_running(PtRecorder *self, void *closure)
+{
+    return PyBool_FromLong(self->running);
+}
+
+static int Recorder_traverse(PtRecorder *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->ignore);
+    Py_VISIT(self->registry);
+    Py_VISIT(self->functions.objects);
+    return 0;
+}
+
+static int Recorder_clear(PtRecorder *self)
+{
+    Py_CLEAR(self->ignore);
+    Py_CLEAR(self->registry);
+    pt_functable_clear(&self->functions);
+    return 0;
+}
+
+static void Recorder_dealloc(PtRecorder *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->running) {
+        if (self->backend == PT_BACKEND_MONITORING)
+            pt_monitoring_stop(self);
+        else
+            pt_setprofile_stop(self);
+        PyErr_Clear();
+        self->running = 0;
+        pt_active = NULL;
+        pt_generation++;
+    }
+    free_threads(self);
+    Recorder_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Recorder_methods[] = {
+    {"start", (PyCFunction)Recorder_start, METH_NOARGS, "Start recording every thread."},
+    {"stop", (PyCFunction)Recorder_stop, METH_NOARGS, "Stop recording; close open slices; return the stop ns."},
+    {"functions", (PyCFunction)Recorder_functions, METH_NOARGS, "The function table rows."},
+    {"threads", (PyCFunction)Recorder_threads, METH_NOARGS, "Hand over every thread's recorded chunks."},
+    {"thread_start_hook", (PyCFunction)Recorder_thread_start_hook, METH_NOARGS,
+     "A profile function for threading.setprofile that installs the C hook in new threads."},
+    {NULL},
+};
+
+static PyGetSetDef Recorder_getset[] = {
+    {"tool_id", (getter)Recorder_get_tool_id, NULL, "sys.monitoring tool id in use, or -1.", NULL},
+    {"running", (getter)Recorder_get_running, NULL, "Whether the recorder is recording.", NULL},
+    {NULL},
+};
+
+PyTypeObject PtRecorder_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pulsetrace._core.Recorder",
+    .tp_basicsize = sizeof(PtRecorder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Records function entries and exits of every thread into chunked buffers.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Recorder_init,
+    .tp_dealloc = (destructor)Recorder_dealloc,
+    .tp_traverse = (traverseproc)Recorder_traverse,
+    .tp_clear = (inquiry)Recorder_clear,
+    .tp_methods = Recorder_methods,
+    .tp_getset = Recorder_getset,
+};

@@ -1,0 +1,185 @@
+/* Chrome Trace Event "X" events for one thread, written straight from the records.
+ *
+ * Each slice becomes {"ph":"X","pid":P,"tid":T,"ts":TS,"dur":DUR,<name fragment><args>} in the order
+ * slices end; ts and dur are microseconds with exactly three decimals, so nanoseconds survive. The
+ * caller supplies each function's pre-escaped `"name":...,"cat":...` fragment.
+ */
+#include "core.h"
+
+#define BLOCK (1 << 20)
+
+typedef struct {
+    char *buf;
+    size_t len;
+    PyObject *write;
+} Out;
+
+static int flush(Out *o)
+{
+    if (o->len == 0)
+        return 0;
+    PyObject *bytes = PyBytes_FromStringAndSize(o->buf, (Py_ssize_t)o->len);
+    if (bytes == NULL)
+        return -1;
+    PyObject *res = PyObject_CallOneArg(o->write, bytes);
+    Py_DECREF(bytes);
+    if (res == NULL)
+        return -1;
+    Py_DECREF(res);
+    o->len = 0;
+    return 0;
+}
+
+static inline char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* A signed nanosecond count as microseconds with three decimals. */
+static inline char *put_us(char *p, int64_t ns)
+{
+    uint64_t v;
+    if (ns < 0) {
+        *p++ = '-';
+        v = (uint64_t)(-(ns + 1)) + 1;
+    }
+    else {
+        v = (uint64_t)ns;
+    }
+    p = put_u64(p, v / 1000);
+    unsigned frac = (unsigned)(v % 1000);
+    *p++ = '.';
+    *p++ = (char)('0' + frac / 100);
+    *p++ = (char)('0' + frac / 10 % 10);
+    *p++ = (char)('0' + frac % 10);
+    return p;
+}
+
+typedef struct {
+    uint64_t ns;
+    uint32_t func;
+} Open;
+
+PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "chrome_json_events(chunks, names, pid, tid, base_ns, write, first)");
+        return NULL;
+    }
+    PyObject *chunks = PySequence_Fast(args[0], "chunks must be a sequence of bytes");
+    PyObject *names = chunks ? PySequence_Fast(args[1], "names must be a sequence of bytes") : NULL;
+    long long pid = PyLong_AsLongLong(args[2]);
+    unsigned long long tid = PyLong_AsUnsignedLongLong(args[3]);
+    long long base_ns = PyLong_AsLongLong(args[4]);
+    int first = PyObject_IsTrue(args[6]);
+    Out o = {NULL, 0, args[5]};
+    Open *stack = NULL;
+    size_t depth = 0, cap = 0;
+    long long written = 0;
+    if (names == NULL || PyErr_Occurred() || first < 0)
+        goto fail;
+    Py_ssize_t n_names = PySequence_Fast_GET_SIZE(names);
+    for (Py_ssize_t i = 0; i < n_names; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(names, i);
+        if (!PyBytes_Check(name) || PyBytes_GET_SIZE(name) > BLOCK / 4) {
+            PyErr_SetString(PyExc_ValueError, "names must be bytes fragments shorter than 256 KiB");
+            goto fail;
+        }
+    }
+    char head[96];
+    int head_len = snprintf(head, sizeof head, "{\"ph\":\"X\",\"pid\":%lld,\"tid\":%llu,\"ts\":", pid, tid);
+    o.buf = PyMem_RawMalloc(BLOCK);
+    if (o.buf == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t c = 0; c < PySequence_Fast_GET_SIZE(chunks); c++) {
+        PyObject *chunk = PySequence_Fast_GET_ITEM(chunks, c);
+        if (!PyBytes_Check(chunk) || PyBytes_GET_SIZE(chunk) % sizeof(PtRecord) != 0) {
+            PyErr_SetString(PyExc_ValueError, "each chunk must be bytes holding whole 12-byte records");
+            goto fail;
+        }
+        const PtRecord *rec = (const PtRecord *)PyBytes_AS_STRING(chunk);
+        const PtRecord *end = rec + PyBytes_GET_SIZE(chunk) / sizeof(PtRecord);
+        for (; rec < end; rec++) {
+            uint64_t ns = rec->stamp >> PT_KIND_BITS;
+            unsigned kind = (unsigned)(rec->stamp & 7);
+            if (PT_IS_ENTER(kind)) {
+                if (depth == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    Open *grown = PyMem_RawRealloc(stack, cap * sizeof(Open));
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        goto fail;
+                    }
+                    stack = grown;
+                }
+                stack[depth].ns = ns;
+                stack[depth].func = rec->func;
+                depth++;
+                continue;
+            }
+            if (depth == 0) {
+                PyErr_SetString(PyExc_ValueError, "exit without a matching entry");
+                goto fail;
+            }
+            Open open = stack[--depth];
+            if (open.func >= (uint32_t)n_names) {
+                PyErr_Format(PyExc_ValueError, "function id %u has no name", open.func);
+                goto fail;
+            }
+            PyObject *name = PySequence_Fast_GET_ITEM(names, open.func);
+            size_t name_len = (size_t)PyBytes_GET_SIZE(name);
+            if (o.len + name_len + 256 > BLOCK && flush(&o) < 0)
+                goto fail;
+            char *p = o.buf + o.len;
+            if (!first) {
+                *p++ = ',';
+                *p++ = '\n';
+            }
+            first = 0;
+            memcpy(p, head, (size_t)head_len);
+            p += head_len;
+            p = put_us(p, (int64_t)open.ns - base_ns);
+            memcpy(p, ",\"dur\":", 7);
+            p = put_us(p + 7, (int64_t)(ns - open.ns));
+            *p++ = ',';
+            memcpy(p, PyBytes_AS_STRING(name), name_len);
+            p += name_len;
+            if (kind == PT_EXIT_UNWIND) {
+                static const char a[] = ",\"args\":{\"exit\":\"exception\"}";
+                memcpy(p, a, sizeof a - 1);
+                p += sizeof a - 1;
+            }
+            else if (kind == PT_EXIT_STOP) {
+                static const char a[] = ",\"args\":{\"unfinished\":true}";
+                memcpy(p, a, sizeof a - 1);
+                p += sizeof a - 1;
+            }
+            *p++ = '}';
+            o.len = (size_t)(p - o.buf);
+            written++;
+        }
+    }
+    if (flush(&o) < 0)
+        goto fail;
+    PyMem_RawFree(o.buf);
+    PyMem_RawFree(stack);
+    Py_DECREF(chunks);
+    Py_DECREF(names);
+    return PyLong_FromLongLong(written);
+fail:
+    PyMem_RawFree(o.buf);
+    PyMem_RawFree(stack);
+    Py_XDECREF(chunks);
+    Py_XDECREF(names);
+    return NULL;
+}

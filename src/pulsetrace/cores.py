@@ -1,0 +1,169 @@
+"""The one place that decides which core records, and why.
+
+Two cores share one contract (``Core``): the C extension (default, fast) and the pure-Python twin
+(the fallback and the test oracle). ``PULSETRACE_CORE=c|python`` forces a core and
+``PULSETRACE_BACKEND=monitoring|setprofile`` forces a backend; ``choose_core`` records the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from types import CodeType
+from typing import Any, Collection, Dict, List, Optional, Tuple
+
+from .recording import FunctionInfo, Recording, ThreadRecording
+
+if sys.version_info >= (3, 8):
+    from typing import Protocol
+else:  # pragma: no cover
+    Protocol = object
+
+HAS_MONITORING = sys.version_info >= (3, 12)
+BACKENDS = ("monitoring", "setprofile") if HAS_MONITORING else ("setprofile",)
+
+
+class CoreError(RuntimeError):
+    """A core could not start (no free sys.monitoring tool id, unknown backend, ...)."""
+
+
+class Core(Protocol):
+    """What the Tracer needs from a core."""
+
+    name: str  # "c" or "python"
+    backend: str  # "monitoring" or "setprofile"
+
+    @property
+    def running(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> Recording: ...
+
+
+def _import_c_extension() -> Tuple[Optional[Any], str]:
+    try:
+        from . import _core  # type: ignore[attr-defined]
+    except ImportError as exc:  # the extension was not built (no compiler at install time)
+        return None, f"C extension unavailable ({exc})"
+    return _core, "C extension available"
+
+
+def choose_backend(requested: Optional[str] = None) -> Tuple[str, str]:
+    """Pick the interpreter hook: sys.monitoring on 3.12+, PyEval_SetProfile before."""
+    requested = requested or os.environ.get("PULSETRACE_BACKEND") or None
+    if requested is not None:
+        if requested not in BACKENDS:
+            raise CoreError(
+                f"backend {requested!r} is not available on Python {sys.version_info[0]}."
+                f"{sys.version_info[1]} (choose from: {', '.join(BACKENDS)})"
+            )
+        return requested, f"backend {requested!r} requested"
+    if HAS_MONITORING:
+        return "monitoring", "sys.monitoring is available (Python 3.12+)"
+    return "setprofile", "sys.monitoring needs Python 3.12+; using the profile hook"
+
+
+def choose_core(
+    requested: Optional[str] = None,
+    backend: Optional[str] = None,
+    ignore: Collection[CodeType] = (),
+) -> Core:
+    """Build the core to record with; its ``reason`` attribute says why it was chosen."""
+    requested = requested or os.environ.get("PULSETRACE_CORE") or None
+    if requested not in (None, "c", "python"):
+        raise CoreError(f"unknown core {requested!r} (PULSETRACE_CORE takes 'c' or 'python')")
+    chosen_backend, backend_reason = choose_backend(backend)
+    core: Core
+    if requested == "python":
+        core_reason = "Python core requested"
+    else:
+        module, why = _import_c_extension()
+        if module is not None:
+            core = CCore(module, chosen_backend, ignore)
+            reason = "C core " + ("requested" if requested == "c" else "is the default") + f"; {backend_reason}"
+            core.reason = reason  # type: ignore[attr-defined]
+            return core
+        if requested == "c":
+            raise CoreError(f"the C core was requested but {why}")
+        core_reason = f"{why}; falling back to the Python core"
+    from .pycore import PythonCore
+
+    core = PythonCore(chosen_backend, ignore)
+    core.reason = f"{core_reason}; {backend_reason}"  # type: ignore[attr-defined]
+    return core
+
+
+def thread_name(ident: int, native_id: int, thread: Optional[Any]) -> str:
+    """The threading name of a recorded thread, as current as can be known."""
+    if thread is None:
+        thread = threading._active.get(ident)  # type: ignore[attr-defined]
+    if thread is not None:
+        try:
+            return str(thread.name)
+        except Exception:  # a Thread subclass with a broken name property
+            pass
+    return f"Thread {native_id}"
+
+
+class CCore:
+    """Adapter from the C extension's Recorder to the Core contract."""
+
+    name = "c"
+
+    def __init__(self, module: Any, backend: str, ignore: Collection[CodeType]) -> None:
+        self.backend = backend
+        self.reason = ""
+        self._module = module
+        self._recorder = module.Recorder(backend, tuple(ignore), threading._active)  # type: ignore[attr-defined]
+        self._start_ns = 0
+        self._previous_thread_profile: Any = None
+
+    @property
+    def running(self) -> bool:
+        return bool(self._recorder.running)
+
+    @property
+    def tool_id(self) -> int:
+        return int(self._recorder.tool_id)
+
+    def start(self) -> None:
+        self._start_ns = self._module.monotonic_ns()
+        if self.backend == "setprofile":
+            # The profile hook is per thread: have threads started from now on install it too.
+            self._previous_thread_profile = getattr(threading, "_profile_hook", None)
+            threading.setprofile(self._recorder.thread_start_hook())
+        try:
+            self._recorder.start()
+        except (ValueError, RuntimeError) as exc:  # e.g. sys.monitoring has no free tool id
+            if self.backend == "setprofile":
+                threading.setprofile(self._previous_thread_profile)
+            raise CoreError(str(exc)) from None
+
+    def stop(self) -> Recording:
+        stop_ns = self._recorder.stop()  # first, so nothing below is recorded
+        if self.backend == "setprofile":
+            threading.setprofile(self._previous_thread_profile)
+        functions = [FunctionInfo(*row) for row in self._recorder.functions()]
+        threads: List[ThreadRecording] = []
+        lost = 0
+        for ident, native_id, thread, chunks, thread_lost in self._recorder.threads():
+            threads.append(ThreadRecording(ident, native_id, thread_name(ident, native_id, thread), chunks))
+            lost += thread_lost
+        return Recording(
+            functions=functions,
+            threads=threads,
+            start_ns=self._start_ns,
+            stop_ns=stop_ns,
+            core=self.name,
+            backend=self.backend,
+            core_reason=self.reason,
+            lost_events=lost,
+        )
+
+
+def describe() -> Dict[str, Any]:
+    """What would be chosen right now and why (for `pulsetrace --version` / bug reports)."""
+    core = choose_core()
+    return {"core": core.name, "backend": core.backend, "reason": getattr(core, "reason", "")}

@@ -1,0 +1,60 @@
+"""Turn what a core recorded into the model: add process metadata and the traced source text."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+from ..events import FUNC_PYTHON
+from ..recording import Recording
+from .trace import ProcessTrace, ThreadTrace, Trace
+
+
+def read_sources(filenames: List[str]) -> Dict[str, str]:
+    """Source text of each traced file that can be read (real files, or linecache entries)."""
+    sources: Dict[str, str] = {}
+    for filename in filenames:
+        if not filename or (filename.startswith("<frozen") and filename.endswith(">")):
+            continue
+        lines = linecache.getlines(filename)
+        if lines:
+            sources[filename] = "".join(lines)
+    return sources
+
+
+def build_trace(
+    recording: Recording,
+    *,
+    wall_anchor_ns: int,
+    mono_anchor_ns: int,
+    process_name: Optional[str] = None,
+    argv: Optional[List[str]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    with_sources: bool = True,
+) -> Trace:
+    """A one-process Trace from a core's Recording."""
+    argv = list(sys.argv if argv is None else argv)
+    filenames = sorted({f.filename for f in recording.functions if f.kind == FUNC_PYTHON})
+    meta: Dict[str, Any] = {
+        "core": recording.core,
+        "backend": recording.backend,
+        "core_reason": recording.core_reason or "",
+    }
+    meta.update(metadata or {})
+    process = ProcessTrace(
+        pid=os.getpid(),
+        name=process_name or " ".join(["python", *argv[:1]]).strip(),
+        functions=list(recording.functions),
+        threads=[ThreadTrace(t.ident, t.native_id, t.name, t.chunks) for t in recording.threads],
+        start_ns=recording.start_ns,
+        stop_ns=recording.stop_ns,
+        wall_anchor_ns=wall_anchor_ns,
+        mono_anchor_ns=mono_anchor_ns,
+        argv=argv,
+        python_version=sys.version.split()[0],
+        sources=read_sources(filenames) if with_sources else {},
+        metadata=meta,
+    )
+    return Trace([process])

@@ -1,0 +1,77 @@
+"""The one data model between collecting and presenting.
+
+A ``Trace`` holds one or more processes; each process holds its function table, its threads'
+event chunks (``pulsetrace.events`` records) and the metadata a viewer needs (names, clock
+anchors, command line, source text). Writers and views read this, never a core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional
+
+from ..events import Event, count_events, iter_events
+from ..recording import FunctionInfo
+
+
+@dataclass
+class ThreadTrace:
+    """One thread's events, in the order they happened."""
+
+    ident: int
+    native_id: int
+    name: str
+    chunks: List[bytes] = field(default_factory=list)
+
+    def events(self) -> Iterator[Event]:
+        return iter_events(self.chunks)
+
+    @property
+    def event_count(self) -> int:
+        return count_events(self.chunks)
+
+
+@dataclass
+class ProcessTrace:
+    """Everything recorded in one process."""
+
+    pid: int
+    name: str  # process name shown in viewers (e.g. "python script.py" or a multiprocessing name)
+    functions: List[FunctionInfo]
+    threads: List[ThreadTrace]
+    start_ns: int  # monotonic ns when tracing started
+    stop_ns: int  # monotonic ns when tracing stopped
+    wall_anchor_ns: int  # time.time_ns() taken at monotonic ``mono_anchor_ns``
+    mono_anchor_ns: int
+    argv: List[str] = field(default_factory=list)
+    python_version: str = ""
+    sources: Dict[str, str] = field(default_factory=dict)  # filename -> source text
+    metadata: Dict[str, Any] = field(default_factory=dict)  # core, backend, options, ...
+
+    @property
+    def event_count(self) -> int:
+        return sum(thread.event_count for thread in self.threads)
+
+    def to_wall_ns(self, mono_ns: int) -> int:
+        """Convert one of this process's monotonic timestamps to wall-clock ns."""
+        return mono_ns - self.mono_anchor_ns + self.wall_anchor_ns
+
+
+@dataclass
+class Trace:
+    """A whole trace: one process now; several once children are traced or traces are combined."""
+
+    processes: List[ProcessTrace]
+
+    @property
+    def event_count(self) -> int:
+        return sum(process.event_count for process in self.processes)
+
+    def process(self, pid: Optional[int] = None) -> ProcessTrace:
+        """The process with this pid, or the only/first one when pid is None."""
+        if pid is None:
+            return self.processes[0]
+        for process in self.processes:
+            if process.pid == pid:
+                return process
+        raise KeyError(pid)

@@ -1,0 +1,168 @@
+"""The public Tracer: start, stop, save; usable as a context manager and reusable after stop()."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from types import CodeType, TracebackType
+from typing import Any, Callable, FrozenSet, List, Optional, Type
+
+from . import cores
+from .cores import Core, CoreError
+from .model import Trace
+from .model.build import build_trace
+
+
+class TracerError(RuntimeError):
+    """Misuse of the Tracer API (starting twice, saving before recording, ...)."""
+
+
+_running: Optional["Tracer"] = None  # at most one tracer records at a time, process-wide
+
+
+def running_tracer() -> Optional["Tracer"]:
+    """The Tracer currently recording, if any."""
+    return _running
+
+
+class Tracer:
+    """Records every Python and C function call of every thread between start() and stop().
+
+    ``with Tracer(output="trace.json"):`` records the block and saves it on exit.
+    ``core`` ("c" or "python") and ``backend`` ("monitoring" or "setprofile") override the
+    automatic choice (see pulsetrace.cores).
+    """
+
+    def __init__(
+        self,
+        *,
+        output: Optional[str] = None,
+        core: Optional[str] = None,
+        backend: Optional[str] = None,
+        process_name: Optional[str] = None,
+    ) -> None:
+        self.output = output
+        self.core_name = core
+        self.backend = backend
+        self.process_name = process_name
+        self._core: Optional[Core] = None
+        self._trace: Optional[Trace] = None
+        self._wall_anchor_ns = 0
+        self._mono_anchor_ns = 0
+
+    # -- recording -------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._core is not None and self._core.running
+
+    @property
+    def core(self) -> Optional[Core]:
+        """The core of the current or last recording."""
+        return self._core
+
+    def start(self) -> "Tracer":
+        global _running
+        if _running is not None and _running.running:
+            which = "this tracer is" if _running is self else "another pulsetrace Tracer is"
+            raise TracerError(f"cannot start: {which} already recording; stop() it first")
+        try:
+            core = cores.choose_core(self.core_name, self.backend, ignore=_own_code_objects())
+        except CoreError as exc:
+            raise TracerError(str(exc)) from None
+        self._trace = None
+        self._wall_anchor_ns = time.time_ns()
+        self._mono_anchor_ns = time.monotonic_ns()
+        try:
+            core.start()
+        except CoreError as exc:
+            raise TracerError(str(exc)) from None
+        self._core = core
+        _running = self
+        return self
+
+    def stop(self) -> Trace:
+        """Stop recording; slices still open are closed now and marked as such."""
+        global _running
+        core = self._core
+        if core is None or not core.running:
+            raise TracerError("cannot stop: this tracer is not recording")
+        recording = core.stop()  # first: nothing below must be recorded
+        if _running is self:
+            _running = None
+        self._trace = build_trace(
+            recording,
+            wall_anchor_ns=self._wall_anchor_ns,
+            mono_anchor_ns=self._mono_anchor_ns,
+            process_name=self.process_name,
+        )
+        return self._trace
+
+    @property
+    def trace(self) -> Trace:
+        """The trace of the last finished recording."""
+        if self._trace is None:
+            raise TracerError("no trace yet: start() and stop() the tracer first")
+        return self._trace
+
+    def save(self, path: Optional[str] = None) -> "SaveResult":
+        """Write the last trace to ``path`` (format by extension); stops first if still recording."""
+        if self.running:
+            self.stop()
+        target = path or self.output or "result.json"
+        from .writers import save
+
+        return save(self.trace, target)
+
+    # -- context manager -------------------------------------------------------------------------
+
+    def __enter__(self) -> "Tracer":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if self.running:
+            self.stop()
+        if self.output is not None:
+            self.save(self.output)
+
+
+from .writers import SaveResult  # noqa: E402  (writers import the model, not the tracer)
+
+
+def _functions_of(module: Any) -> List[Callable[..., Any]]:
+    """Every function and method defined in ``module`` (properties and static methods included)."""
+    found: List[Callable[..., Any]] = []
+    for value in vars(module).values():
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        members = vars(value).values() if inspect.isclass(value) else [value]
+        for member in members:
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            if isinstance(member, property):
+                member = member.fget
+            if inspect.isfunction(member):
+                found.append(member)
+    return found
+
+
+_OWN_CODES: Optional[FrozenSet[CodeType]] = None
+
+
+def _own_code_objects() -> FrozenSet[CodeType]:
+    """Code of pulsetrace's own start/stop path, which must never appear in a trace."""
+    global _OWN_CODES
+    if _OWN_CODES is None:
+        import sys
+
+        codes = set()
+        for module in (sys.modules[__name__], cores):
+            for func in _functions_of(module):
+                codes.add(func.__code__)
+        _OWN_CODES = frozenset(codes)
+    return _OWN_CODES
