@@ -41,7 +41,7 @@ int pt_stack_grow(PtThread *t)
 
 void pt_close_lost_c_calls(PtThread *t)
 {
-    uint64_t now = pt_now_ns();
+    uint64_t now = pt_clock();
     while (t->depth > 0 && (t->stack[t->depth - 1] & PT_STACK_C)) {
         uint32_t entry = t->stack[--t->depth];
         if (!(entry & PT_STACK_IGNORED))
@@ -49,12 +49,25 @@ void pt_close_lost_c_calls(PtThread *t)
     }
 }
 
-int pt_thread_finish(PtThread *t, uint64_t stop_ns)
+/* Rewrite a chunk's stamps from recording units to ns, never letting time run backwards within the
+ * thread (TSCs of two CPUs may differ by a few ticks when a thread migrates). */
+static void convert_chunk(PtRecord *rec, PtRecord *end, const PtClockMap *map, uint64_t *last_ns)
+{
+    for (; rec < end; rec++) {
+        uint64_t ns = pt_clock_to_ns(map, rec->stamp >> PT_KIND_BITS);
+        if (ns < *last_ns)
+            ns = *last_ns;
+        *last_ns = ns;
+        rec->stamp = (ns << PT_KIND_BITS) | (rec->stamp & ((1u << PT_KIND_BITS) - 1));
+    }
+}
+
+int pt_thread_finish(PtThread *t, uint64_t stop_ticks, const PtClockMap *map)
 {
     while (t->depth > 0) {
         uint32_t entry = t->stack[--t->depth];
         if (!(entry & PT_STACK_IGNORED))
-            pt_emit(t, stop_ns, PT_EXIT_STOP, entry & PT_ID_MASK);
+            pt_emit(t, stop_ticks, PT_EXIT_STOP, entry & PT_ID_MASK);
     }
     if (t->chunk != NULL) {
         Py_ssize_t used = (Py_ssize_t)((char *)t->cur - PyBytes_AS_STRING(t->chunk));
@@ -67,6 +80,13 @@ int pt_thread_finish(PtThread *t, uint64_t stop_ns)
         }
         Py_CLEAR(t->chunk);
         t->cur = t->end = NULL;
+    }
+    /* The chunks have not been handed to anyone yet, so they may still be written. */
+    uint64_t last_ns = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(t->chunks); i++) {
+        PyObject *chunk = PyList_GET_ITEM(t->chunks, i);
+        PtRecord *rec = (PtRecord *)PyBytes_AS_STRING(chunk);
+        convert_chunk(rec, rec + PyBytes_GET_SIZE(chunk) / sizeof(PtRecord), map, &last_ns);
     }
     return 0;
 }

@@ -46,8 +46,6 @@ static Site *sites = NULL;
 static size_t sites_mask = 0, sites_count = 0;
 static PyObject *watched_names = NULL; /* set of str */
 static PyObject *watched_dicts = NULL; /* list of dicts we called PyDict_Watch on */
-static PyObject *code_globals = NULL;  /* dict: code -> globals dict seen when a site was disabled */
-static PyObject *tainted_codes = NULL; /* set: code objects seen under two globals dicts */
 
 static int op_number(PyObject *opmap, const char *name)
 {
@@ -295,9 +293,7 @@ int pt_callsites_start(PtRecorder *r)
         return -1;
     watched_names = PySet_New(NULL);
     watched_dicts = PyList_New(0);
-    code_globals = PyDict_New();
-    tainted_codes = PySet_New(NULL);
-    if (!watched_names || !watched_dicts || !code_globals || !tainted_codes || grow_sites() < 0)
+    if (!watched_names || !watched_dicts || grow_sites() < 0)
         return -1;
     watching = r;
     return 0;
@@ -320,8 +316,6 @@ void pt_callsites_stop(PtRecorder *r)
     sites_mask = sites_count = 0;
     Py_CLEAR(watched_names);
     Py_CLEAR(watched_dicts);
-    Py_CLEAR(code_globals);
-    Py_CLEAR(tainted_codes);
 }
 
 int pt_callsite_may_disable(PtRecorder *r, PyObject *code, PyObject *offset_obj, PyObject *callable)
@@ -346,41 +340,25 @@ int pt_callsite_may_disable(PtRecorder *r, PyObject *code, PyObject *offset_obj,
     if (!site->verdict)
         return 0;
     PyObject *globals = PyEval_GetGlobals(); /* the frame making the call; borrowed */
-    if (globals == NULL || PySet_Contains(tainted_codes, code) != 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    PyObject *known = PyDict_GetItemWithError(code_globals, code);
-    if (known != NULL && known != globals) {
-        PySet_Add(tainted_codes, code); /* one code, two namespaces: never disable it again */
-        PyErr_Clear();
-        restart_events();
-        return 0;
-    }
     PyObject *builtins = PyEval_GetBuiltins();
-    if (PySet_Add(watched_names, site->name) < 0 || watch(globals) < 0 || watch(builtins) < 0 ||
-        (known == NULL && PyDict_SetItem(code_globals, code, globals) < 0)) {
+    if (globals == NULL || builtins == NULL)
+        return 0;
+    if (PySet_Add(watched_names, site->name) < 0 || watch(globals) < 0 || watch(builtins) < 0) {
         PyErr_Clear();
         return 0;
     }
-    if (pt_functable_mark_watched(r, code) < 0) {
+    int ok = pt_functable_watch(r, code, globals);
+    if (ok < 0)
         PyErr_Clear();
-        return 0;
-    }
-    return 1;
+    return ok == 1;
 }
 
-/* PY_START of a code object with a disabled site: is it running under the globals we watch? */
-void pt_callsites_check_globals(PyObject *code)
+/* A code object with DISABLEd sites started under other globals than those sites were judged under:
+ * re-arm every site, and never disable this code's sites again. */
+void pt_callsites_taint(PtRecorder *r, uint32_t entry)
 {
-    if (code_globals == NULL)
-        return;
-    PyObject *known = PyDict_GetItemWithError(code_globals, code);
-    if (known != NULL && known != PyEval_GetGlobals()) {
-        PySet_Add(tainted_codes, code);
-        PyDict_DelItem(code_globals, code);
-        restart_events();
-    }
+    pt_functable_taint(&r->functions, entry);
+    restart_events();
     PyErr_Clear();
 }
 
@@ -389,6 +367,6 @@ void pt_callsites_check_globals(PyObject *code)
 int pt_callsites_start(PtRecorder *r) { return 0; }
 void pt_callsites_stop(PtRecorder *r) {}
 int pt_callsite_may_disable(PtRecorder *r, PyObject *code, PyObject *offset, PyObject *callable) { return 0; }
-void pt_callsites_check_globals(PyObject *code) {}
+void pt_callsites_taint(PtRecorder *r, uint32_t entry) {}
 
 #endif

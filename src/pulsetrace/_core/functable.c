@@ -12,8 +12,9 @@ int pt_functable_init(PtFuncTable *ft)
     size_t cap = 1024;
     ft->slots = PyMem_RawCalloc(cap, sizeof(PtSlot));
     ft->flags = PyMem_RawMalloc(cap);
+    ft->globals = PyMem_RawMalloc(cap * sizeof(PyObject *));
     ft->objects = PyList_New(0);
-    if (ft->slots == NULL || ft->flags == NULL || ft->objects == NULL) {
+    if (ft->slots == NULL || ft->flags == NULL || ft->globals == NULL || ft->objects == NULL) {
         pt_functable_clear(ft);
         PyErr_NoMemory();
         return -1;
@@ -28,9 +29,11 @@ void pt_functable_clear(PtFuncTable *ft)
 {
     PyMem_RawFree(ft->slots);
     PyMem_RawFree(ft->flags);
+    PyMem_RawFree(ft->globals);
     Py_CLEAR(ft->objects);
     ft->slots = NULL;
     ft->flags = NULL;
+    ft->globals = NULL;
     ft->mask = 0;
     ft->count = 0;
     ft->flags_cap = 0;
@@ -67,11 +70,14 @@ static uint32_t insert(PtFuncTable *ft, uintptr_t a, uintptr_t b, PyObject *obje
     if (ft->count >= ft->flags_cap) {
         size_t cap = ft->flags_cap * 2;
         uint8_t *f = PyMem_RawRealloc(ft->flags, cap);
-        if (f == NULL) {
+        if (f != NULL)
+            ft->flags = f;
+        PyObject **g = f ? PyMem_RawRealloc(ft->globals, cap * sizeof(PyObject *)) : NULL;
+        if (g == NULL) {
             PyErr_NoMemory();
             return (uint32_t)-1;
         }
-        ft->flags = f;
+        ft->globals = g;
         ft->flags_cap = cap;
     }
     if (ft->count >= PT_ID_MASK) {
@@ -82,6 +88,7 @@ static uint32_t insert(PtFuncTable *ft, uintptr_t a, uintptr_t b, PyObject *obje
         return (uint32_t)-1;
     uint32_t id = (uint32_t)ft->count++;
     ft->flags[id] = flags;
+    ft->globals[id] = NULL;
     uint32_t entry = id | ((flags & PT_FUNC_C) ? PT_STACK_C : 0) | ((flags & PT_FUNC_IGNORED) ? PT_STACK_IGNORED : 0);
     size_t i = pt_hash(a, b) & ft->mask;
     while (ft->slots[i].used)
@@ -205,15 +212,37 @@ PyObject *pt_functable_rows(PtFuncTable *ft)
     return rows;
 }
 
-/* Flag a code object (inserting it if new) so each start checks which globals it runs under. */
-int pt_functable_mark_watched(PtRecorder *r, PyObject *code)
+static PtSlot *slot_of(PtFuncTable *ft, uintptr_t a, uintptr_t b)
+{
+    size_t i = pt_hash(a, b) & ft->mask;
+    while (!(ft->slots[i].used && ft->slots[i].key_a == a && ft->slots[i].key_b == b))
+        i = (i + 1) & ft->mask;
+    return &ft->slots[i];
+}
+
+int pt_functable_watch(PtRecorder *r, PyObject *code, PyObject *globals)
 {
     PtFuncTable *ft = &r->functions;
-    if (pt_lookup(ft, (uintptr_t)code, 0) == (uint32_t)-1 && pt_code_insert(ft, code, r->ignore) == (uint32_t)-1)
+    uint32_t entry = pt_lookup(ft, (uintptr_t)code, 0);
+    if (entry == (uint32_t)-1 && (entry = pt_code_insert(ft, code, r->ignore)) == (uint32_t)-1)
         return -1;
-    size_t i = pt_hash((uintptr_t)code, 0) & ft->mask;
-    while (!(ft->slots[i].key_a == (uintptr_t)code && ft->slots[i].key_b == 0))
-        i = (i + 1) & ft->mask;
-    ft->slots[i].id |= PT_STACK_WATCHED;
-    return 0;
+    uint32_t id = entry & PT_ID_MASK;
+    if (ft->flags[id] & PT_FUNC_TAINTED)
+        return 0;
+    if (ft->globals[id] != NULL && ft->globals[id] != globals) {
+        pt_callsites_taint(r, entry);
+        return 0;
+    }
+    ft->globals[id] = globals; /* borrowed: the watch holds the dict alive */
+    slot_of(ft, (uintptr_t)code, 0)->id |= PT_STACK_WATCHED;
+    return 1;
+}
+
+/* Mark a code object as run under two globals dicts: stop watching, never disable its sites. */
+void pt_functable_taint(PtFuncTable *ft, uint32_t entry)
+{
+    uint32_t id = entry & PT_ID_MASK;
+    PyObject *code = PyList_GET_ITEM(ft->objects, id);
+    ft->flags[id] |= PT_FUNC_TAINTED;
+    slot_of(ft, (uintptr_t)code, 0)->id &= ~PT_STACK_WATCHED;
 }

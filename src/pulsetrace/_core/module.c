@@ -47,6 +47,9 @@ PyMODINIT_FUNC PyInit__core(void)
         goto fail;
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", (long)sizeof(PtRecord)) < 0)
         goto fail;
+    pt_clock_init();
+    if (PyModule_AddStringConstant(m, "CLOCK", pt_use_tsc ? "tsc" : "monotonic") < 0)
+        goto fail;
     pt_module = m;
     return m;
 fail:

@@ -3,8 +3,8 @@
 
 PtRecorder *pt_active = NULL;
 uint64_t pt_generation = 1;
-__thread uint64_t pt_tls_generation = 0;
-__thread PtThread *pt_tls_thread = NULL;
+PT_TLS uint64_t pt_tls_generation = 0;
+PT_TLS PtThread *pt_tls_thread = NULL;
 
 static void free_threads(PtRecorder *r)
 {
@@ -67,6 +67,7 @@ static PyObject *Recorder_start(PtRecorder *self, PyObject *unused)
         return NULL;
     self->generation = ++pt_generation;
     self->stop_ns = 0;
+    self->clock_start = pt_clock_pair();
     pt_active = self;
     self->running = 1;
     int err = self->backend == PT_BACKEND_MONITORING ? pt_monitoring_start(self) : pt_setprofile_start(self);
@@ -85,19 +86,20 @@ static PyObject *Recorder_stop(PtRecorder *self, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "this recorder is not running");
         return NULL;
     }
-    uint64_t stop_ns = pt_now_ns();
+    PtClockPair stop = pt_clock_pair();
     int err = self->backend == PT_BACKEND_MONITORING ? pt_monitoring_stop(self) : pt_setprofile_stop(self);
     self->running = 0;
     pt_active = NULL;
     pt_generation++; /* every thread's cached buffer pointer is now stale */
-    self->stop_ns = stop_ns;
+    PtClockMap map = pt_clock_map(self->clock_start, stop);
+    self->stop_ns = stop.ns;
     for (PtThread *t = self->threads; t != NULL; t = t->next) {
-        if (pt_thread_finish(t, stop_ns) < 0)
+        if (pt_thread_finish(t, stop.ticks, &map) < 0)
             err = -1;
     }
     if (err < 0)
         return NULL;
-    return PyLong_FromUnsignedLongLong(stop_ns);
+    return PyLong_FromUnsignedLongLong(stop.ns);
 }
 
 static PyObject *Recorder_functions(PtRecorder *self, PyObject *unused)
