@@ -47,6 +47,9 @@ def _import_c_extension() -> Tuple[Optional[Any], str]:
         from . import _core  # type: ignore[attr-defined]
     except ImportError as exc:  # the extension was not built (no compiler at install time)
         return None, f"C extension unavailable ({exc})"
+    if not hasattr(_core, "Recorder"):
+        # In a source tree without a build, the C sources' folder imports as a namespace package.
+        return None, "C extension not built for this interpreter"
     return _core, "C extension available"
 
 

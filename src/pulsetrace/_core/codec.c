@@ -43,7 +43,11 @@ PyObject *pt_encode_events(PyObject *module, PyObject *const *args, Py_ssize_t n
     }
     uint8_t *p = (uint8_t *)PyBytes_AS_STRING(out);
     uint64_t prev = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    /* The decoder restores exits from its stack, so only a well-nested stream may be written. */
+    uint32_t *stack = NULL;
+    size_t depth = 0, cap = 0;
+    const char *error = NULL;
+    for (Py_ssize_t i = 0; i < n && error == NULL; i++) {
         PyObject *chunk = PySequence_Fast_GET_ITEM(seq, i);
         const PtRecord *rec = (const PtRecord *)PyBytes_AS_STRING(chunk);
         const PtRecord *end = rec + PyBytes_GET_SIZE(chunk) / sizeof(PtRecord);
@@ -52,10 +56,32 @@ PyObject *pt_encode_events(PyObject *module, PyObject *const *args, Py_ssize_t n
             uint64_t ns = stamp >> PT_KIND_BITS;
             unsigned kind = (unsigned)(stamp & 7);
             if (ns < prev) {
-                Py_DECREF(seq);
-                Py_DECREF(out);
-                PyErr_SetString(PyExc_ValueError, "timestamps go backwards within a thread");
-                return NULL;
+                error = "timestamps go backwards within a thread";
+                break;
+            }
+            if (kind == 7) {
+                error = "event kind 7 is reserved";
+                break;
+            }
+            if (PT_IS_ENTER(kind)) {
+                if (depth == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    uint32_t *grown = PyMem_RawRealloc(stack, cap * sizeof(uint32_t));
+                    if (grown == NULL) {
+                        error = "out of memory";
+                        break;
+                    }
+                    stack = grown;
+                }
+                stack[depth++] = rec->func;
+            }
+            else if (depth == 0) {
+                error = "exit without a matching entry";
+                break;
+            }
+            else if (stack[--depth] != rec->func) {
+                error = "exit does not close the innermost open entry";
+                break;
             }
             p = put_varint(p, ((ns - prev) << PT_KIND_BITS) | kind);
             prev = ns;
@@ -63,7 +89,13 @@ PyObject *pt_encode_events(PyObject *module, PyObject *const *args, Py_ssize_t n
                 p = put_varint(p, rec->func);
         }
     }
+    PyMem_RawFree(stack);
     Py_DECREF(seq);
+    if (error != NULL) {
+        Py_DECREF(out);
+        PyErr_Format(PyExc_ValueError, "cannot encode events: %s", error);
+        return NULL;
+    }
     if (_PyBytes_Resize(&out, (Py_ssize_t)(p - (uint8_t *)PyBytes_AS_STRING(out))) < 0)
         return NULL;
     return out;
@@ -75,6 +107,8 @@ static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, ui
     int shift = 0;
     while (p < end && shift < 64) {
         uint8_t b = *p++;
+        if (shift == 63 && b > 1)
+            return NULL; /* the value would not fit in 64 bits */
         result |= (uint64_t)(b & 0x7F) << shift;
         if (!(b & 0x80)) {
             *v = result;
@@ -123,6 +157,10 @@ PyObject *pt_decode_events(PyObject *module, PyObject *const *args, Py_ssize_t n
         }
         unsigned kind = (unsigned)(v & 7);
         ns += v >> PT_KIND_BITS;
+        if (ns >= ((uint64_t)1 << (64 - PT_KIND_BITS))) {
+            error = "timestamp out of range";
+            break;
+        }
         if (PT_IS_ENTER(kind)) {
             if ((p = get_varint(p, end, &func)) == NULL) {
                 error = "truncated function id";

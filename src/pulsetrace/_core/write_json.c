@@ -112,6 +112,10 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
         for (; rec < end; rec++) {
             uint64_t ns = rec->stamp >> PT_KIND_BITS;
             unsigned kind = (unsigned)(rec->stamp & 7);
+            if (kind == 7) {
+                PyErr_SetString(PyExc_ValueError, "event kind 7 is reserved");
+                goto fail;
+            }
             if (PT_IS_ENTER(kind)) {
                 if (depth == cap) {
                     cap = cap ? cap * 2 : 256;

@@ -41,6 +41,7 @@ def build_trace(
         "core": recording.core,
         "backend": recording.backend,
         "core_reason": recording.core_reason or "",
+        "lost_events": recording.lost_events,
     }
     meta.update(metadata or {})
     process = ProcessTrace(

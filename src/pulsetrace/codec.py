@@ -1,0 +1,254 @@
+"""The hot loops of saving a trace, in pure Python: the event stream codec and the Chrome JSON slices.
+
+The C extension (``pulsetrace._core``) implements the same three functions byte for byte;
+``fast_codec()`` and ``fast_chrome_json()`` hand out the C versions when the extension is built and
+these otherwise. Tests check the twins against each other, so change both or neither.
+
+Event stream (one thread, events in order; docs/format.md, section "EVTS")::
+
+    varint(((ns - prev_ns) << 3) | kind)   prev_ns is 0 before the first event (an absolute stamp)
+    varint(func)                           entries only: ENTER_CALL, ENTER_RESUME, ENTER_C
+
+Varints are unsigned LEB128. An exit carries no func: the decoder takes it from its own stack of
+open entries, which is why the encoder refuses an exit that does not close the innermost open entry.
+"""
+
+from __future__ import annotations
+
+import struct
+from functools import cache
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from .events import ENTER_C, EXIT_STOP, EXIT_UNWIND, KIND_MASK, RECORD_SIZE
+
+Encoder = Callable[[Sequence[bytes]], bytes]
+Decoder = Callable[[bytes, int], bytes]
+ChromeJsonEvents = Callable[
+    [Sequence[bytes], Sequence[bytes], int, int, int, Callable[[bytes], Any], bool], int
+]
+
+_RECORD = struct.Struct("<QI")
+_U64_LIMIT = 1 << 64
+_FUNC_LIMIT = 1 << 32
+_RESERVED_KIND = 7  # reserved for custom events; never valid in a version-1 stream
+CHROME_BLOCK_SIZE = 1 << 20  # chrome_json_events hands ``write`` blocks of about this size
+
+
+def encode_events(chunks: Sequence[bytes]) -> bytes:
+    """Encode 12-byte records (``pulsetrace.events``) into the native file's varint stream.
+
+    Raises ValueError when the records cannot be represented: a chunk that is not a whole number
+    of records, a timestamp earlier than the one before it, a reserved kind, or an exit that does
+    not close the innermost open entry (same func).
+    """
+    out = bytearray()
+    append = out.append
+    stack: List[int] = []
+    push = stack.append
+    pop = stack.pop
+    prev = 0  # previous ns << 3, so that ``stamp - prev`` is ((ns - prev_ns) << 3) | kind
+    index = 0
+    for chunk in chunks:
+        if len(chunk) % RECORD_SIZE:
+            raise ValueError(_bad_chunk(chunk))
+        for stamp, func in _RECORD.iter_unpack(chunk):
+            kind = stamp & KIND_MASK
+            value = stamp - prev
+            if value < 0:
+                raise ValueError(f"event {index}: timestamp {stamp >> 3} is earlier than {prev >> 3}")
+            prev = stamp - kind
+            while value >= 0x80:
+                append((value & 0x7F) | 0x80)
+                value >>= 7
+            append(value)
+            if kind <= ENTER_C:
+                push(func)
+                while func >= 0x80:
+                    append((func & 0x7F) | 0x80)
+                    func >>= 7
+                append(func)
+            elif kind == _RESERVED_KIND:
+                raise ValueError(f"event {index}: kind 7 is reserved")
+            elif not stack:
+                raise ValueError(f"event {index}: exit without an open entry")
+            elif pop() != func:
+                raise ValueError(f"event {index}: exit of func {func} does not close the innermost entry")
+            index += 1
+    return bytes(out)
+
+
+def decode_events(data: bytes, count: int) -> bytes:
+    """Decode a varint stream of exactly ``count`` events back into 12-byte records.
+
+    Raises ValueError for a corrupt stream: truncated or over-long varint, a value past 64 bits (or
+    a func past 32 bits), kind 7, an exit with no open entry, or a stream holding more or fewer than
+    ``count`` events.
+    """
+    size = len(data)
+    if count < 0 or count > size:  # every event takes at least one byte: refuse before allocating
+        raise ValueError(f"{count} events cannot fit in {size} bytes")
+    out = bytearray(count * RECORD_SIZE)
+    pack_into = _RECORD.pack_into
+    stack: List[int] = []
+    push = stack.append
+    pop = stack.pop
+    pos = 0
+    prev = 0
+    index = 0
+    try:  # reading past the end raises IndexError: cheaper than a bounds test per byte
+        for index in range(count):
+            value = data[pos]
+            pos += 1
+            if value >= 0x80:
+                value, pos = _varint_tail(data, pos, value, index)
+            kind = value & KIND_MASK
+            stamp = prev + value
+            if stamp >= _U64_LIMIT:
+                raise ValueError(f"event {index}: timestamp overflows 61 bits")
+            prev = stamp - kind
+            if kind <= ENTER_C:
+                func = data[pos]
+                pos += 1
+                if func >= 0x80:
+                    func, pos = _varint_tail(data, pos, func, index)
+                    if func >= _FUNC_LIMIT:
+                        raise ValueError(f"event {index}: func {func} does not fit in 32 bits")
+                push(func)
+            elif kind == _RESERVED_KIND:
+                raise ValueError(f"event {index}: kind 7 is reserved")
+            elif stack:
+                func = pop()
+            else:
+                raise ValueError(f"event {index}: exit without an open entry")
+            pack_into(out, index * RECORD_SIZE, stamp, func)
+    except IndexError:
+        raise ValueError(f"event {index}: the stream ends early (truncated)") from None
+    if pos != size:
+        raise ValueError(f"{size - pos} bytes left over after {count} events")
+    return bytes(out)
+
+
+def _bad_chunk(chunk: bytes) -> str:
+    return f"a chunk of {len(chunk)} bytes is not a whole number of {RECORD_SIZE}-byte records"
+
+
+def _varint_tail(data: bytes, pos: int, first: int, index: int) -> Tuple[int, int]:
+    """The rest of a varint whose first byte ``first`` had the continuation bit; (value, next position).
+
+    A varint is at most 10 bytes and its value below 2**64. Reading past the end raises IndexError.
+    """
+    value = first & 0x7F
+    shift = 7
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            raise ValueError(f"event {index}: varint longer than 10 bytes")
+    if value >= _U64_LIMIT:
+        raise ValueError(f"event {index}: varint exceeds 64 bits")
+    return value, pos
+
+
+_EXIT_ARGS = {
+    EXIT_UNWIND: b',"args":{"exit":"exception"}',
+    EXIT_STOP: b',"args":{"unfinished":true}',
+}
+
+
+def format_us(ns: int) -> bytes:
+    """A signed ns count as microseconds with exactly three decimals ("-0.500", "12.000")."""
+    if ns < 0:
+        return b"-%d.%03d" % divmod(-ns, 1000)
+    return b"%d.%03d" % divmod(ns, 1000)
+
+
+def chrome_json_events(
+    chunks: Sequence[bytes],
+    names: Sequence[bytes],
+    pid: int,
+    tid: int,
+    base_ns: int,
+    write: Callable[[bytes], Any],
+    first: bool,
+) -> int:
+    """Write one thread's slices as Chrome "X" events through ``write``; returns how many.
+
+    Entries and exits are paired with a stack; a slice is written when it ends (children before
+    their parents) and takes the func of its entry. ``names[func]`` is a ready JSON fragment
+    (``"name":"...","cat":"..."``). Entries still open at the end make no event. Raises ValueError
+    for an exit with no open entry, kind 7, a func with no name, or a chunk that is not whole records.
+    """
+    head = b'{"ph":"X","pid":%d,"tid":%d,"ts":' % (pid, tid)
+    nnames = len(names)
+    separator = b"" if first else b",\n"
+    parts: List[bytes] = []
+    size = 0
+    count = 0
+    stack: List[Tuple[int, int]] = []
+    push = stack.append
+    pop = stack.pop
+    for chunk in chunks:
+        if len(chunk) % RECORD_SIZE:
+            raise ValueError(_bad_chunk(chunk))
+        for stamp, func in _RECORD.iter_unpack(chunk):
+            kind = stamp & KIND_MASK
+            if kind <= ENTER_C:
+                push((stamp >> 3, func))
+                continue
+            if kind == _RESERVED_KIND:
+                raise ValueError("kind 7 is reserved")
+            if not stack:
+                raise ValueError("exit without an open entry")
+            enter_ns, func = pop()
+            if func >= nnames:
+                raise ValueError(f"func {func} has no name (the function table has {nnames} rows)")
+            part = b'%s%s%s,"dur":%s,%s%s}' % (
+                separator,
+                head,
+                format_us(enter_ns - base_ns),
+                format_us((stamp >> 3) - enter_ns),
+                names[func],
+                _EXIT_ARGS.get(kind, b""),
+            )
+            separator = b",\n"
+            parts.append(part)
+            size += len(part)
+            count += 1
+            if size >= CHROME_BLOCK_SIZE:
+                write(b"".join(parts))
+                parts.clear()
+                size = 0
+    if parts:
+        write(b"".join(parts))
+    return count
+
+
+@cache
+def _c_extension() -> Optional[Any]:
+    try:
+        from . import _core
+    except ImportError:  # not built (no compiler at install time): the Python twins serve
+        return None
+    # Without the build, a source tree imports the _core/ sources directory as a namespace package.
+    return _core if getattr(_core, "__file__", None) else None
+
+
+def fast_codec() -> Tuple[Encoder, Decoder]:
+    """(encode_events, decode_events) from the C extension when it is built, else these Python ones."""
+    core = _c_extension()
+    if core is not None and hasattr(core, "encode_events") and hasattr(core, "decode_events"):
+        return core.encode_events, core.decode_events
+    return encode_events, decode_events
+
+
+def fast_chrome_json() -> ChromeJsonEvents:
+    """chrome_json_events from the C extension when it is built, else the Python one."""
+    core = _c_extension()
+    if core is not None and hasattr(core, "chrome_json_events"):
+        function: ChromeJsonEvents = core.chrome_json_events
+        return function
+    return chrome_json_events

@@ -1,0 +1,74 @@
+"""Writers: one small class per output format, chosen by name or by the output file's extension.
+
+``save(trace, path)`` is what the Tracer and the CLI call; ``check_writable(path)`` lets them refuse
+a bad ``-o`` before the traced program runs. Formats register themselves (see ``registry``); the
+built-in ones are imported below.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from ..model import Trace
+from . import chrome_json, native  # noqa: F401  (importing registers the built-in formats)
+from .output import STDOUT, OutputError, check_output_path, open_output
+from .registry import Sink, Writer, known_extensions, register, writer_for, writer_named, writers
+
+STDOUT_FORMAT = "json"  # "-" has no extension; JSON is what a pipe usually wants
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What ``save`` wrote."""
+
+    path: str
+    format: str  # the writer's name
+    events: int  # event records in the trace
+    bytes_written: int
+
+
+def choose_writer(path: PathArg, format_name: Optional[str] = None) -> Writer:
+    """The writer named ``format_name``, else the one for the path's extension ("-" means JSON)."""
+    if format_name is not None:
+        return writer_named(format_name)
+    name = os.fspath(path)
+    return writer_named(STDOUT_FORMAT) if name == STDOUT else writer_for(name)
+
+
+def check_writable(path: PathArg, format_name: Optional[str] = None) -> Writer:
+    """Raise OutputError now if ``save(trace, path)`` would fail for its path or format; return the writer."""
+    writer = choose_writer(path, format_name)
+    check_output_path(os.fspath(path))
+    return writer
+
+
+def save(trace: Trace, path: PathArg, format_name: Optional[str] = None) -> SaveResult:
+    """Write ``trace`` to ``path`` ("-" for stdout) in the format of its extension or ``format_name``."""
+    name = os.fspath(path)
+    writer = choose_writer(name, format_name)
+    with open_output(name) as stream:
+        writer.write(trace, stream)
+    return SaveResult(name, writer.name, trace.event_count, stream.bytes_written)
+
+
+__all__ = [
+    "STDOUT",
+    "OutputError",
+    "SaveResult",
+    "Sink",
+    "Writer",
+    "check_output_path",
+    "check_writable",
+    "choose_writer",
+    "known_extensions",
+    "open_output",
+    "register",
+    "save",
+    "writer_for",
+    "writer_named",
+    "writers",
+]
