@@ -49,25 +49,29 @@ void pt_close_lost_c_calls(PtThread *t)
     }
 }
 
-/* Rewrite a chunk's stamps from recording units to ns, never letting time run backwards within the
- * thread (TSCs of two CPUs may differ by a few ticks when a thread migrates). */
-static void convert_chunk(PtRecord *rec, PtRecord *end, const PtClockMap *map, uint64_t *last_ns)
+/* Rewrite a chunk's stamps from recording units to ns, within the session's bounds and never
+ * running backwards within the thread (TSCs of two CPUs may differ by a few ticks when a thread
+ * migrates, and the rate is measured). Slices closed by stop() get the stop time exactly. */
+static void convert_chunk(PtRecord *rec, PtRecord *end, const PtClockMap *map, uint64_t stop_ns, uint64_t *last_ns)
 {
     for (; rec < end; rec++) {
-        uint64_t ns = pt_clock_to_ns(map, rec->stamp >> PT_KIND_BITS);
+        unsigned kind = (unsigned)(rec->stamp & ((1u << PT_KIND_BITS) - 1));
+        uint64_t ns = kind == PT_EXIT_STOP ? stop_ns : pt_clock_to_ns(map, rec->stamp >> PT_KIND_BITS);
         if (ns < *last_ns)
             ns = *last_ns;
+        if (ns > stop_ns)
+            ns = stop_ns;
         *last_ns = ns;
-        rec->stamp = (ns << PT_KIND_BITS) | (rec->stamp & ((1u << PT_KIND_BITS) - 1));
+        rec->stamp = (ns << PT_KIND_BITS) | kind;
     }
 }
 
-int pt_thread_finish(PtThread *t, uint64_t stop_ticks, const PtClockMap *map)
+int pt_thread_finish(PtThread *t, PtClockPair stop, const PtClockMap *map, const uint32_t *remap)
 {
     while (t->depth > 0) {
         uint32_t entry = t->stack[--t->depth];
         if (!(entry & PT_STACK_IGNORED))
-            pt_emit(t, stop_ticks, PT_EXIT_STOP, entry & PT_ID_MASK);
+            pt_emit(t, stop.ticks, PT_EXIT_STOP, entry & PT_ID_MASK);
     }
     if (t->chunk != NULL) {
         Py_ssize_t used = (Py_ssize_t)((char *)t->cur - PyBytes_AS_STRING(t->chunk));
@@ -82,11 +86,14 @@ int pt_thread_finish(PtThread *t, uint64_t stop_ticks, const PtClockMap *map)
         t->cur = t->end = NULL;
     }
     /* The chunks have not been handed to anyone yet, so they may still be written. */
-    uint64_t last_ns = 0;
+    uint64_t last_ns = map->origin.ns;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(t->chunks); i++) {
         PyObject *chunk = PyList_GET_ITEM(t->chunks, i);
         PtRecord *rec = (PtRecord *)PyBytes_AS_STRING(chunk);
-        convert_chunk(rec, rec + PyBytes_GET_SIZE(chunk) / sizeof(PtRecord), map, &last_ns);
+        PtRecord *end = rec + PyBytes_GET_SIZE(chunk) / sizeof(PtRecord);
+        convert_chunk(rec, end, map, stop.ns, &last_ns);
+        for (; rec < end; rec++)
+            rec->func = remap[rec->func];
     }
     return 0;
 }

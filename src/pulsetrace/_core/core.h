@@ -120,7 +120,7 @@ typedef struct PtThread {
 
 int pt_thread_new_chunk(PtThread *t);
 void pt_thread_free(PtThread *t);
-int pt_thread_finish(PtThread *t, uint64_t stop_ticks, const PtClockMap *map); /* close, seal, convert to ns */
+int pt_thread_finish(PtThread *t, PtClockPair stop, const PtClockMap *map, const uint32_t *remap);
 void pt_thread_find_object(PtThread *t, PyObject *registry);
 
 static inline void pt_emit(PtThread *t, uint64_t ns, int kind, uint32_t func)
@@ -161,6 +161,7 @@ typedef struct {
     size_t mask; /* capacity - 1 (capacity is a power of two) */
     size_t count;
     PyObject *objects; /* list: id -> code object, or str name for C functions */
+    PyObject *rows;    /* after stop: the objects of the functions the trace refers to, by new id */
     uint8_t *flags;    /* id -> PT_FUNC_* flags */
     PyObject **globals; /* id -> globals dict a DISABLEd call site in it was judged under (borrowed) */
     size_t flags_cap;
@@ -176,6 +177,9 @@ void pt_functable_clear(PtFuncTable *ft);
 uint32_t pt_code_insert(PtFuncTable *ft, PyObject *code, PyObject *ignore);
 uint32_t pt_cfunc_insert(PtFuncTable *ft, PyObject *callable, uintptr_t a, uintptr_t b, PyObject *own_module);
 PyObject *pt_functable_rows(PtFuncTable *ft);
+/* Renumber the functions densely without the ignored ones (which no record refers to); returns the
+ * old id -> new id map (PyMem_Raw*), or NULL on error. Rows then list only what the trace uses. */
+uint32_t *pt_functable_compact(PtFuncTable *ft);
 struct PtRecorder;
 /* 1: the code may have DISABLEd sites, judged under ``globals``; 0: it may not (tainted); -1: error */
 int pt_functable_watch(struct PtRecorder *r, PyObject *code, PyObject *globals);
@@ -324,6 +328,7 @@ static inline void pt_exit(PtThread *t, int kind, int c)
 /* ---- backends ---- */
 int pt_monitoring_start(PtRecorder *r);
 int pt_monitoring_stop(PtRecorder *r);
+int pt_setprofile_init(void);
 int pt_setprofile_start(PtRecorder *r);
 int pt_setprofile_stop(PtRecorder *r);
 PyObject *pt_setprofile_thread_hook(PtRecorder *r);

@@ -31,6 +31,7 @@ void pt_functable_clear(PtFuncTable *ft)
     PyMem_RawFree(ft->flags);
     PyMem_RawFree(ft->globals);
     Py_CLEAR(ft->objects);
+    Py_CLEAR(ft->rows);
     ft->slots = NULL;
     ft->flags = NULL;
     ft->globals = NULL;
@@ -181,15 +182,39 @@ uint32_t pt_cfunc_insert(PtFuncTable *ft, PyObject *callable, uintptr_t a, uintp
     return entry;
 }
 
-/* [(kind, name, filename, lineno), ...] indexed by id. */
+uint32_t *pt_functable_compact(PtFuncTable *ft)
+{
+    size_t n = ft->count;
+    uint32_t *remap = PyMem_RawMalloc((n ? n : 1) * sizeof(uint32_t));
+    PyObject *kept = PyList_New(0);
+    if (remap == NULL || kept == NULL) {
+        PyMem_RawFree(remap);
+        Py_XDECREF(kept);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        remap[i] = (uint32_t)PyList_GET_SIZE(kept);
+        if (!(ft->flags[i] & PT_FUNC_IGNORED) && PyList_Append(kept, PyList_GET_ITEM(ft->objects, i)) < 0) {
+            PyMem_RawFree(remap);
+            Py_DECREF(kept);
+            return NULL;
+        }
+    }
+    Py_XSETREF(ft->rows, kept);
+    return remap;
+}
+
+/* [(kind, name, filename, lineno), ...] indexed by id (after pt_functable_compact, if it ran). */
 PyObject *pt_functable_rows(PtFuncTable *ft)
 {
-    Py_ssize_t n = ft->objects ? PyList_GET_SIZE(ft->objects) : 0;
+    PyObject *objects = ft->rows ? ft->rows : ft->objects;
+    Py_ssize_t n = objects ? PyList_GET_SIZE(objects) : 0;
     PyObject *rows = PyList_New(n);
     if (rows == NULL)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *obj = PyList_GET_ITEM(ft->objects, i);
+        PyObject *obj = PyList_GET_ITEM(objects, i);
         PyObject *row;
         if (PyCode_Check(obj)) {
             PyCodeObject *code = (PyCodeObject *)obj;

@@ -48,6 +48,8 @@ PyMODINIT_FUNC PyInit__core(void)
     if (PyModule_AddIntConstant(m, "RECORD_SIZE", (long)sizeof(PtRecord)) < 0)
         goto fail;
     pt_clock_init();
+    if (pt_setprofile_init() < 0)
+        goto fail;
     if (PyModule_AddStringConstant(m, "CLOCK", pt_use_tsc ? "tsc" : "monotonic") < 0)
         goto fail;
     pt_module = m;

@@ -93,10 +93,14 @@ static PyObject *Recorder_stop(PtRecorder *self, PyObject *unused)
     pt_generation++; /* every thread's cached buffer pointer is now stale */
     PtClockMap map = pt_clock_map(self->clock_start, stop);
     self->stop_ns = stop.ns;
-    for (PtThread *t = self->threads; t != NULL; t = t->next) {
-        if (pt_thread_finish(t, stop.ticks, &map) < 0)
+    uint32_t *remap = pt_functable_compact(&self->functions);
+    if (remap == NULL)
+        err = -1;
+    for (PtThread *t = self->threads; remap != NULL && t != NULL; t = t->next) {
+        if (pt_thread_finish(t, stop, &map, remap) < 0)
             err = -1;
     }
+    PyMem_RawFree(remap);
     if (err < 0)
         return NULL;
     return PyLong_FromUnsignedLongLong(stop.ns);
@@ -153,6 +157,7 @@ static int Recorder_traverse(PtRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->ignore);
     Py_VISIT(self->registry);
     Py_VISIT(self->functions.objects);
+    Py_VISIT(self->functions.rows);
     return 0;
 }
 

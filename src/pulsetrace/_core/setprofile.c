@@ -6,21 +6,131 @@
  */
 #include "core.h"
 
-/* Whether a 'call' event resumes a suspended generator/coroutine rather than starting it.
- * 3.11+: the event fires at a RESUME instruction whose oparg is 0 only at the start of the code.
- * Before 3.11: a frame that has not run yet has f_lasti == -1. */
+/* Opcode families, by number, for reading where a frame stands: base, quickened and instrumented
+ * forms alike (the profile hook sees the live, possibly rewritten, bytecode). Filled at import. */
+enum { OPF_RESUME = 1, OPF_YIELD_VALUE = 2, OPF_YIELD_FROM = 4, OPF_RETURN = 8, OPF_OPAQUE = 16 };
+static uint8_t op_family[256];
+
+static void add_family(PyObject *opmap, const char *name, uint8_t family)
+{
+    PyObject *number = PyDict_GetItemString(opmap, name); /* borrowed */
+    if (number != NULL) {
+        long n = PyLong_AsLong(number);
+        if (n >= 0 && n < 256)
+            op_family[n] |= family;
+    }
+    PyErr_Clear();
+}
+
+int pt_setprofile_init(void)
+{
+    static const char *maps[][2] = {{"dis", "opmap"}, {"dis", "_all_opmap"}, {"opcode", "_specialized_opmap"}};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        PyObject *module = PyImport_ImportModule(maps[i][0]);
+        PyObject *opmap = module ? PyObject_GetAttrString(module, maps[i][1]) : NULL;
+        Py_XDECREF(module);
+        if (opmap != NULL && PyDict_Check(opmap)) {
+            add_family(opmap, "RESUME", OPF_RESUME);
+            add_family(opmap, "RESUME_QUICK", OPF_RESUME);
+            add_family(opmap, "RESUME_CHECK", OPF_RESUME);
+            add_family(opmap, "INSTRUMENTED_RESUME", OPF_RESUME);
+            add_family(opmap, "YIELD_VALUE", OPF_YIELD_VALUE);
+            add_family(opmap, "INSTRUMENTED_YIELD_VALUE", OPF_YIELD_VALUE);
+            add_family(opmap, "YIELD_FROM", OPF_YIELD_FROM);
+            add_family(opmap, "RETURN_VALUE", OPF_RETURN);
+            add_family(opmap, "RETURN_CONST", OPF_RETURN);
+            add_family(opmap, "INSTRUMENTED_RETURN_VALUE", OPF_RETURN);
+            add_family(opmap, "INSTRUMENTED_RETURN_CONST", OPF_RETURN);
+            /* Another tool's line/instruction events hide the real opcode: don't guess from it. */
+            add_family(opmap, "INSTRUMENTED_LINE", OPF_OPAQUE);
+            add_family(opmap, "INSTRUMENTED_INSTRUCTION", OPF_OPAQUE);
+        }
+        Py_XDECREF(opmap);
+        PyErr_Clear();
+    }
+    return 0;
+}
+
+#define GENERATOR_LIKE (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+#define RESUME_WHERE(oparg) ((oparg) & 3) /* 0 function start, 1 yield, 2 yield from, 3 await */
+
+/* The frame's position as a byte offset into its code, and that code's bytes. */
+static inline const uint8_t *frame_position(PyFrameObject *frame, PyCodeObject *code, int *lasti, Py_ssize_t *size)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    *lasti = PyFrame_GetLasti(frame);
+    *size = Py_SIZE(code) * 2; /* two-byte code units */
+    return (const uint8_t *)code->co_code_adaptive;
+#else
+    *lasti = frame->f_lasti;
+#if PY_VERSION_HEX >= 0x030A0000
+    if (*lasti >= 0)
+        *lasti *= 2; /* 3.10 counts code units */
+#endif
+    *size = PyBytes_GET_SIZE(code->co_code);
+    return (const uint8_t *)PyBytes_AS_STRING(code->co_code);
+#endif
+}
+
+static inline int family_at(const uint8_t *co, Py_ssize_t size, int at, uint8_t family)
+{
+    return at >= 0 && at + 1 < size && (op_family[co[at]] & family);
+}
+
+/* Whether a 'call' event continues a suspended generator-like frame rather than starting it:
+ * 3.11+ starts at RESUME with oparg 0 (a resumption stops at RESUME 1-3, or at its YIELD_VALUE when
+ * thrown into); before 3.11 a frame that has not run yet has f_lasti -1. Mirrors pycore. */
 static inline int is_resumption(PyFrameObject *frame, PyCodeObject *code)
 {
-    if (!(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)))
+    if (!(code->co_flags & GENERATOR_LIKE))
         return 0;
+    int lasti;
+    Py_ssize_t size;
+    const uint8_t *co = frame_position(frame, code, &lasti, &size);
 #if PY_VERSION_HEX >= 0x030B0000
-    int lasti = PyFrame_GetLasti(frame);
-    if (lasti < 0 || (Py_ssize_t)lasti + 1 >= Py_SIZE(code) * 2) /* code units are two bytes */
-        return 0; /* Py_SIZE of a code object counts its two-byte code units */
-    return ((const uint8_t *)code->co_code_adaptive)[lasti + 1] != 0;
+    if (lasti < 0 || lasti + 1 >= size)
+        return 0;
+    return !(op_family[co[lasti]] & OPF_RESUME) || RESUME_WHERE(co[lasti + 1]) != 0;
 #else
-    return frame->f_lasti >= 0;
+    (void)co;
+    return lasti >= 0;
 #endif
+}
+
+/* Whether a frame leaving normally (not by an exception) suspends at a yield point. Mirrors pycore. */
+static inline int leaves_at_yield(PyFrameObject *frame, PyCodeObject *code)
+{
+    if (!(code->co_flags & GENERATOR_LIKE))
+        return 0;
+    int lasti;
+    Py_ssize_t size;
+    const uint8_t *co = frame_position(frame, code, &lasti, &size);
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13 leaves the frame at the RESUME that follows its YIELD_VALUE. */
+    return family_at(co, size, lasti, OPF_RESUME) && RESUME_WHERE(co[lasti + 1]) != 0;
+#else
+    if (family_at(co, size, lasti, OPF_YIELD_VALUE))
+        return 1;
+    /* 3.9/3.10: a frame suspended in YIELD_FROM is rewound to the instruction before it. */
+    return !family_at(co, size, lasti, OPF_YIELD_FROM) && family_at(co, size, lasti + 2, OPF_YIELD_FROM);
+#endif
+}
+
+/* How a frame that was not reported as unwinding leaves: at a yield point it suspends; on 3.12+,
+ * where an unwinding frame is reported like a return, anywhere but a return instruction means an
+ * exception is leaving (the instruction that raised). */
+static inline int exit_kind(PyFrameObject *frame, PyCodeObject *code)
+{
+    if (leaves_at_yield(frame, code))
+        return PT_EXIT_YIELD;
+#if PY_VERSION_HEX >= 0x030C0000
+    int lasti;
+    Py_ssize_t size;
+    const uint8_t *co = frame_position(frame, code, &lasti, &size);
+    if (lasti >= 0 && lasti + 1 < size && !(op_family[co[lasti]] & (OPF_RETURN | OPF_OPAQUE)))
+        return PT_EXIT_UNWIND;
+#endif
+    return PT_EXIT_RETURN;
 }
 
 static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
@@ -39,9 +149,17 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         Py_DECREF(code); /* the function table keeps it alive */
         break;
     }
-    case PyTrace_RETURN:
-        pt_exit(t, arg == NULL ? PT_EXIT_UNWIND : PT_EXIT_RETURN, 0);
+    case PyTrace_RETURN: {
+        /* Before 3.12 a C hook is told an exception is leaving (arg is NULL); 3.12+ passes None. */
+        int kind = PT_EXIT_UNWIND;
+        if (arg != NULL) {
+            PyCodeObject *code = PyFrame_GetCode(frame);
+            kind = exit_kind(frame, code);
+            Py_DECREF(code);
+        }
+        pt_exit(t, kind, 0);
         break;
+    }
     case PyTrace_C_CALL:
         pt_enter_cfunc(t, pt_active, arg);
         break;
