@@ -163,7 +163,17 @@ class CCore:
             backend=self.backend,
             core_reason=self.reason,
             lost_events=lost,
+            warnings=self._warnings(),
         )
+
+    def _warnings(self) -> List[str]:
+        if self.backend == "setprofile" and self._recorder.hook_displaced:
+            return [
+                "another tool replaced pulsetrace's profile hook in the thread that started tracing "
+                "(for example cProfile enabled while tracing before Python 3.12); that thread's events "
+                "after that moment are missing"
+            ]
+        return []
 
 
 def describe() -> Dict[str, Any]:

@@ -41,3 +41,4 @@ class Recording:
     backend: str  # "monitoring" or "setprofile"
     core_reason: Optional[str] = None  # why this core was chosen
     lost_events: int = 0  # events that could not be stored (out of memory); reported, never hidden
+    warnings: List[str] = field(default_factory=list)  # anything that makes the recording incomplete

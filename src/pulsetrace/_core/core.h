@@ -231,6 +231,7 @@ typedef struct PtRecorder {
     int backend;          /* PT_BACKEND_* */
     int running;
     int tool_id;          /* sys.monitoring tool id, or -1 */
+    int hook_displaced;   /* setprofile: another tool replaced our hook in the starting thread */
     uint64_t generation;  /* which session the threads' cached buffers belong to */
     PyObject *ignore;     /* frozenset of code objects never recorded */
     PyObject *registry;   /* threading._active */

@@ -147,6 +147,11 @@ static PyObject *Recorder_get_tool_id(PtRecorder *self, void *closure)
     return PyLong_FromLong(self->tool_id);
 }
 
+static PyObject *Recorder_get_hook_displaced(PtRecorder *self, void *closure)
+{
+    return PyBool_FromLong(self->hook_displaced);
+}
+
 static PyObject *Recorder_get_running(PtRecorder *self, void *closure)
 {
     return PyBool_FromLong(self->running);
@@ -200,6 +205,8 @@ static PyMethodDef Recorder_methods[] = {
 static PyGetSetDef Recorder_getset[] = {
     {"tool_id", (getter)Recorder_get_tool_id, NULL, "sys.monitoring tool id in use, or -1.", NULL},
     {"running", (getter)Recorder_get_running, NULL, "Whether the recorder is recording.", NULL},
+    {"hook_displaced", (getter)Recorder_get_hook_displaced, NULL,
+     "setprofile backend: whether another tool replaced the hook in the starting thread.", NULL},
     {NULL},
 };
 

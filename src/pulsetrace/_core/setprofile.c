@@ -133,8 +133,17 @@ static inline int exit_kind(PyFrameObject *frame, PyCodeObject *code)
     return PT_EXIT_RETURN;
 }
 
+/* A profile hook that was installed in the starting thread before ours (cProfile before 3.12, say):
+ * it keeps receiving every event, and gets its hook back at stop. */
+static Py_tracefunc chained_func = NULL;
+static PyObject *chained_obj = NULL;
+static PyThreadState *chained_tstate = NULL;
+
 static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
+    if (chained_func != NULL && PyThreadState_Get() == chained_tstate &&
+        chained_func(chained_obj, frame, what, arg) < 0)
+        return -1; /* as it would have without us */
     PtThread *t = pt_current_thread();
     if (t == NULL) {
         if (pt_active == NULL)
@@ -177,13 +186,32 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 
 int pt_setprofile_start(PtRecorder *r)
 {
+    PyThreadState *tstate = PyThreadState_Get();
+    if (tstate->c_profilefunc != NULL && tstate->c_profilefunc != profile) {
+        chained_func = tstate->c_profilefunc;
+        chained_obj = tstate->c_profileobj;
+        Py_XINCREF(chained_obj);
+        chained_tstate = tstate;
+    }
+    r->hook_displaced = 0;
     PyEval_SetProfile(profile, (PyObject *)r);
     return PyErr_Occurred() ? -1 : 0;
 }
 
 int pt_setprofile_stop(PtRecorder *r)
 {
-    PyEval_SetProfile(NULL, NULL);
+    PyThreadState *tstate = PyThreadState_Get();
+    /* Someone replaced our hook while we recorded (e.g. cProfile enabled inside the traced code):
+     * the events after that are missing, and the trace must say so. */
+    r->hook_displaced = tstate->c_profilefunc != profile;
+    if (!r->hook_displaced) {
+        PyObject *obj = chained_obj;
+        PyEval_SetProfile(chained_func, chained_func ? obj : NULL);
+    }
+    Py_XDECREF(chained_obj);
+    chained_func = NULL;
+    chained_obj = NULL;
+    chained_tstate = NULL;
     return PyErr_Occurred() ? -1 : 0;
 }
 

@@ -42,6 +42,7 @@ def build_trace(
         "backend": recording.backend,
         "core_reason": recording.core_reason or "",
         "lost_events": recording.lost_events,
+        "warnings": list(recording.warnings),
     }
     meta.update(metadata or {})
     process = ProcessTrace(
