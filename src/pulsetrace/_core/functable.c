@@ -249,8 +249,8 @@ int pt_functable_watch(PtRecorder *r, PyObject *code, PyObject *globals)
 {
     PtFuncTable *ft = &r->functions;
     uint32_t entry = pt_lookup(ft, (uintptr_t)code, 0);
-    if (entry == (uint32_t)-1 && (entry = pt_code_insert(ft, code, r->ignore)) == (uint32_t)-1)
-        return -1;
+    if (entry == (uint32_t)-1)
+        return 0; /* a frame that started before tracing: not worth a row the trace never uses */
     uint32_t id = entry & PT_ID_MASK;
     if (ft->flags[id] & PT_FUNC_TAINTED)
         return 0;
