@@ -104,7 +104,7 @@ def test_a_registered_writer_is_used_by_save(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setattr(registry, "_WRITERS", dict(registry._WRITERS))
     register(Counting)
     result = save(tiny_trace(), tmp_path / "n.count")
-    assert result == SaveResult(str(tmp_path / "n.count"), "count", 2, 2)
+    assert result == SaveResult(str(tmp_path / "n.count"), "count", 2, 2, 1)
     assert (tmp_path / "n.count").read_bytes() == b"2\n"
 
 

@@ -16,7 +16,9 @@ class Recorder:
     thread_registry: threading._active, read (never written) to find each thread's Thread object.
     """
 
-    def __init__(self, backend: str, ignore: Collection[CodeType], thread_registry: Dict[int, Any]) -> None: ...
+    def __init__(
+        self, backend: str, ignore: Collection[CodeType], thread_registry: Dict[int, Any]
+    ) -> None: ...
     @property
     def tool_id(self) -> int: ...  # the sys.monitoring tool id in use, -1 when none
     @property
@@ -26,6 +28,8 @@ class Recorder:
     def functions(self) -> List[Tuple[int, str, str, int]]: ...  # (kind, name, filename, lineno)
     def threads(self) -> List[Tuple[int, int, Optional[Any], List[bytes], int]]:
         """(ident, native_id, Thread object or None, chunks, lost events); hands the chunks over."""
+    @property
+    def hook_displaced(self) -> bool: ...  # setprofile: another tool replaced our hook
     def thread_start_hook(self) -> Callable[..., Any]: ...  # for threading.setprofile (setprofile backend)
 
 def encode_events(chunks: Sequence[bytes]) -> bytes:

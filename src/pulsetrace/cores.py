@@ -11,14 +11,9 @@ import os
 import sys
 import threading
 from types import CodeType
-from typing import Any, Collection, Dict, List, Optional, Tuple
+from typing import Any, Collection, Dict, List, Optional, Protocol, Tuple
 
 from .recording import FunctionInfo, Recording, ThreadRecording
-
-if sys.version_info >= (3, 8):
-    from typing import Protocol
-else:  # pragma: no cover
-    Protocol = object
 
 HAS_MONITORING = sys.version_info >= (3, 12)
 BACKENDS = ("monitoring", "setprofile") if HAS_MONITORING else ("setprofile",)
@@ -85,7 +80,8 @@ def choose_core(
         module, why = _import_c_extension()
         if module is not None:
             core = CCore(module, chosen_backend, ignore)
-            reason = "C core " + ("requested" if requested == "c" else "is the default") + f"; {backend_reason}"
+            how = "requested" if requested == "c" else "is the default"
+            reason = f"C core {how}; {backend_reason}"
             core.reason = reason  # type: ignore[attr-defined]
             return core
         if requested == "c":

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from types import CodeType, TracebackType
-from typing import Any, Callable, FrozenSet, List, Optional, Type
+from typing import Any, FrozenSet, List, Optional, Set, Type
 
 from . import cores
 from .cores import Core, CoreError
@@ -17,10 +18,10 @@ class TracerError(RuntimeError):
     """Misuse of the Tracer API (starting twice, saving before recording, ...)."""
 
 
-_running: Optional["Tracer"] = None  # at most one tracer records at a time, process-wide
+_running: Optional[Tracer] = None  # at most one tracer records at a time, process-wide
 
 
-def running_tracer() -> Optional["Tracer"]:
+def running_tracer() -> Optional[Tracer]:
     """The Tracer currently recording, if any."""
     return _running
 
@@ -61,7 +62,7 @@ class Tracer:
         """The core of the current or last recording."""
         return self._core
 
-    def start(self) -> "Tracer":
+    def start(self) -> Tracer:
         global _running
         if _running is not None and _running.running:
             which = "this tracer is" if _running is self else "another pulsetrace Tracer is"
@@ -105,7 +106,7 @@ class Tracer:
             raise TracerError("no trace yet: start() and stop() the tracer first")
         return self._trace
 
-    def save(self, path: Optional[str] = None) -> "SaveResult":
+    def save(self, path: Optional[str] = None) -> SaveResult:
         """Write the last trace to ``path`` (format by extension); stops first if still recording."""
         if self.running:
             self.stop()
@@ -116,7 +117,7 @@ class Tracer:
 
     # -- context manager -------------------------------------------------------------------------
 
-    def __enter__(self) -> "Tracer":
+    def __enter__(self) -> Tracer:
         return self.start()
 
     def __exit__(
@@ -134,9 +135,10 @@ class Tracer:
 from .writers import SaveResult  # noqa: E402  (writers import the model, not the tracer)
 
 
-def _functions_of(module: Any) -> List[Callable[..., Any]]:
-    """Every function and method defined in ``module`` (properties and static methods included)."""
-    found: List[Callable[..., Any]] = []
+def _codes_of(module: Any) -> Set[CodeType]:
+    """Every code object defined in ``module``: functions, methods, properties and what they nest."""
+    found: Set[CodeType] = set()
+    pending: List[CodeType] = []
     for value in vars(module).values():
         if getattr(value, "__module__", None) != module.__name__:
             continue
@@ -145,24 +147,33 @@ def _functions_of(module: Any) -> List[Callable[..., Any]]:
             if isinstance(member, (staticmethod, classmethod)):
                 member = member.__func__
             if isinstance(member, property):
-                member = member.fget
-            if inspect.isfunction(member):
-                found.append(member)
+                pending.extend(f.__code__ for f in (member.fget, member.fset, member.fdel) if f is not None)
+            elif inspect.isfunction(member):
+                pending.append(member.__code__)
+    while pending:
+        code = pending.pop()
+        if code not in found:
+            found.add(code)
+            pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
     return found
 
 
-_OWN_CODES: Optional[FrozenSet[CodeType]] = None
+_own_codes: FrozenSet[CodeType] = frozenset()
+_own_modules: FrozenSet[str] = frozenset()
 
 
 def _own_code_objects() -> FrozenSet[CodeType]:
-    """Code of pulsetrace's own start/stop path, which must never appear in a trace."""
-    global _OWN_CODES
-    if _OWN_CODES is None:
-        import sys
+    """pulsetrace's own code (tracer, cores, runner, CLI, ...), which must never appear in a trace.
 
-        codes = set()
-        for module in (sys.modules[__name__], cores):
-            for func in _functions_of(module):
-                codes.add(func.__code__)
-        _OWN_CODES = frozenset(codes)
-    return _OWN_CODES
+    Only those frames are skipped: what they call (the traced program, run by the runner) is not.
+    """
+    global _own_codes, _own_modules
+    modules = frozenset(name for name in list(sys.modules) if name.split(".")[0] == "pulsetrace")
+    if modules != _own_modules:
+        codes: Set[CodeType] = set()
+        for name in modules:
+            module = sys.modules.get(name)
+            if module is not None:
+                codes |= _codes_of(module)
+        _own_codes, _own_modules = frozenset(codes), modules
+    return _own_codes

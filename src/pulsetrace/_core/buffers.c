@@ -152,3 +152,21 @@ PtThread *pt_thread_for_current(void)
     pt_tls_thread = t;
     return t;
 }
+
+int pt_caller_ignored_slow(PtThread *t, PtRecorder *r, PyObject *caller_code)
+{
+    if (caller_code == t->last_caller)
+        return t->last_caller_ignored;
+    uint32_t entry = pt_lookup(&r->functions, (uintptr_t)caller_code, 0);
+    int ignored;
+    if (entry != (uint32_t)-1) {
+        ignored = (entry & PT_STACK_IGNORED) != 0;
+    }
+    else {
+        ignored = r->ignore != NULL && PySet_Contains(r->ignore, caller_code) == 1;
+        PyErr_Clear();
+    }
+    t->last_caller = caller_code;
+    t->last_caller_ignored = ignored;
+    return ignored;
+}

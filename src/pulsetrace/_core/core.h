@@ -115,6 +115,8 @@ typedef struct PtThread {
     PyObject *thread_obj;    /* the threading.Thread, once known */
     int lookups_left;        /* how many more events may try to find thread_obj */
     uint64_t lost;           /* events that could not be stored (out of memory): reported, never hidden */
+    PyObject *last_caller;   /* one-entry cache for pt_caller_ignored at depth 0 (borrowed, compared only) */
+    int last_caller_ignored;
     struct PtThread *next;
 } PtThread;
 
@@ -286,12 +288,27 @@ static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int
         pt_emit(t, pt_clock(), kind, entry & PT_ID_MASK);
 }
 
+int pt_caller_ignored_slow(PtThread *t, PtRecorder *r, PyObject *caller_code);
+
+/* Whether a C call is made directly by one of pulsetrace's own frames (the runner's exec, say): such
+ * calls are not the program's. The innermost open slice says so; at depth 0 the caller's code does. */
+static inline int pt_caller_ignored(PtThread *t, PtRecorder *r, PyObject *caller_code)
+{
+    if (PT_LIKELY(t->depth > 0))
+        return (t->stack[t->depth - 1] & (PT_STACK_IGNORED | PT_STACK_C)) == PT_STACK_IGNORED;
+    return caller_code != NULL && pt_caller_ignored_slow(t, r, caller_code);
+}
+
 /* Record entering a C function; returns 0 when ``callable`` is not one. */
-static inline int pt_enter_cfunc(PtThread *t, PtRecorder *r, PyObject *callable)
+static inline int pt_enter_cfunc(PtThread *t, PtRecorder *r, PyObject *callable, PyObject *caller_code)
 {
     uintptr_t a, b;
     if (!pt_cfunc_key(callable, &a, &b))
         return 0;
+    if (PT_UNLIKELY(pt_caller_ignored(t, r, caller_code))) {
+        pt_push(t, PT_STACK_C | PT_STACK_IGNORED);
+        return 1;
+    }
     uint32_t entry = pt_lookup(&r->functions, a, b);
     if (PT_UNLIKELY(entry == (uint32_t)-1)) {
         entry = pt_cfunc_insert(&r->functions, callable, a, b, pt_module);

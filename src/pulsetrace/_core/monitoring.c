@@ -62,7 +62,7 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     PtThread *t = pt_current_thread();
     if (t == NULL)
         Py_RETURN_NONE;
-    if (pt_enter_cfunc(t, pt_active, args[2]))
+    if (pt_enter_cfunc(t, pt_active, args[2], args[0]))
         Py_RETURN_NONE;
     /* The callee is not a C function: this site may stop reporting CALL if it can never call one
      * unseen (callsites.c decides and keeps watch). */

@@ -169,9 +169,12 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         pt_exit(t, kind, 0);
         break;
     }
-    case PyTrace_C_CALL:
-        pt_enter_cfunc(t, pt_active, arg);
+    case PyTrace_C_CALL: {
+        PyCodeObject *caller = t->depth == 0 ? PyFrame_GetCode(frame) : NULL; /* only needed at depth 0 */
+        pt_enter_cfunc(t, pt_active, arg, (PyObject *)caller);
+        Py_XDECREF(caller);
         break;
+    }
     case PyTrace_C_RETURN:
         pt_exit(t, PT_EXIT_RETURN, 1);
         break;

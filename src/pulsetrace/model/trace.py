@@ -28,7 +28,13 @@ class ThreadTrace:
 
     @property
     def event_count(self) -> int:
+        """Records: entries plus exits."""
         return count_events(self.chunks)
+
+    @property
+    def call_count(self) -> int:
+        """Calls (slices). Every stream is balanced: each entry has its exit, EXIT_STOP included."""
+        return self.event_count // 2
 
 
 @dataclass
@@ -52,6 +58,10 @@ class ProcessTrace:
     def event_count(self) -> int:
         return sum(thread.event_count for thread in self.threads)
 
+    @property
+    def call_count(self) -> int:
+        return sum(thread.call_count for thread in self.threads)
+
     def to_wall_ns(self, mono_ns: int) -> int:
         """Convert one of this process's monotonic timestamps to wall-clock ns."""
         return mono_ns - self.mono_anchor_ns + self.wall_anchor_ns
@@ -66,6 +76,10 @@ class Trace:
     @property
     def event_count(self) -> int:
         return sum(process.event_count for process in self.processes)
+
+    @property
+    def call_count(self) -> int:
+        return sum(process.call_count for process in self.processes)
 
     def process(self, pid: Optional[int] = None) -> ProcessTrace:
         """The process with this pid, or the only/first one when pid is None."""

@@ -27,8 +27,9 @@ class SaveResult:
 
     path: str
     format: str  # the writer's name
-    events: int  # event records in the trace
+    events: int  # event records in the trace (entries and exits)
     bytes_written: int
+    calls: int = 0  # calls (entry/exit pairs) in the trace
 
 
 def choose_writer(path: PathArg, format_name: Optional[str] = None) -> Writer:
@@ -52,7 +53,7 @@ def save(trace: Trace, path: PathArg, format_name: Optional[str] = None) -> Save
     writer = choose_writer(name, format_name)
     with open_output(name) as stream:
         writer.write(trace, stream)
-    return SaveResult(name, writer.name, trace.event_count, stream.bytes_written)
+    return SaveResult(name, writer.name, trace.event_count, stream.bytes_written, trace.call_count)
 
 
 __all__ = [

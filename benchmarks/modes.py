@@ -1,0 +1,188 @@
+"""What runs around the traced section: one class per tool, all with the same small contract.
+
+A mode is built before the timer starts, ``start()``/``stop()`` bracket the workload, and
+``finish(workdir, save)`` (untimed) reports what was recorded and, for tools that write files and
+when ``save`` is true, how fast and how large the saved trace is. ``MODES`` lists every mode with
+the interpreters it applies to.
+This module is imported by the runner too, so tools are imported lazily inside the classes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
+
+VIZTRACER_ENTRIES = 8_000_000  # larger than any workload's call count, so VizTracer forgets nothing
+
+
+def timed_save(save: Callable[[str], Any], path: str) -> Dict[str, Any]:
+    """Save through ``save(path)``; the seconds taken and the file size, or the error."""
+    try:
+        started = time.perf_counter()
+        save(path)
+        seconds = time.perf_counter() - started
+    except Exception as exc:  # a writer still being built must not sink the timing data
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"seconds": seconds, "bytes": os.path.getsize(path)}
+
+
+class Baseline:
+    """No tracer: the untraced time every ratio divides by."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        return {}
+
+
+class Pulsetrace:
+    """pulsetrace's public API with one core; saves the trace natively and as JSON."""
+
+    def __init__(self, core: str) -> None:
+        import pulsetrace
+
+        self.tracer = pulsetrace.Tracer(core=core)
+        self.requested = core
+        self.trace: Any = None
+
+    def start(self) -> None:
+        self.tracer.start()
+
+    def stop(self) -> None:
+        self.trace = self.tracer.stop()
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        core = self.tracer.core
+        events = int(self.trace.event_count)
+        found: Dict[str, Any] = {
+            "core": getattr(core, "name", None),
+            "backend": getattr(core, "backend", None),
+            "core_reason": getattr(core, "reason", None),
+            "events": events,
+            "calls": events // 2,  # Trace.event_count counts records: one at entry, one at exit
+            "saves": {},
+        }
+        if found["core"] != self.requested:
+            raise RuntimeError(f"asked for core {self.requested!r} but got {found['core']!r}")
+        for ext in (".pulse", ".json") if save else ():
+            found["saves"][ext] = timed_save(self.tracer.save, os.path.join(workdir, "trace" + ext))
+        return found
+
+
+class CProfile:
+    """The standard library's cProfile (sys.monitoring on 3.12+, a profile function before)."""
+
+    def __init__(self) -> None:
+        import cProfile
+
+        self.profile = cProfile.Profile()
+
+    def start(self) -> None:
+        self.profile.enable()
+
+    def stop(self) -> None:
+        self.profile.disable()
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        return {}
+
+
+class VizTracerMode:
+    """VizTracer with its defaults except a buffer large enough to keep every call."""
+
+    def __init__(self) -> None:
+        from viztracer import VizTracer
+
+        self.tracer = VizTracer(tracer_entries=VIZTRACER_ENTRIES, verbose=0)
+
+    def start(self) -> None:
+        self.tracer.start()
+
+    def stop(self) -> None:
+        self.tracer.stop()
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        if not save:  # VizTracer counts its events while saving: without a save there is no count
+            return {}
+        saved = timed_save(self.tracer.save, os.path.join(workdir, "trace.json"))
+        calls = int(self.tracer.total_entries)  # complete ("X") events, one per call, set by save
+        return {
+            "events": calls,
+            "calls": calls,
+            "overflow": calls >= VIZTRACER_ENTRIES,
+            "saves": {".json": saved},
+        }
+
+
+class Floor:
+    """A reference floor from benchmarks/floor (a C sys.monitoring callback or profile function)."""
+
+    def __init__(self, kind: str, events: str, record: bool) -> None:
+        from floor import floors
+
+        if kind == "monitoring":
+            chosen = floors.PYTHON_EVENTS + (floors.C_EVENTS if events == "all" else ())
+            self.floor: Any = floors.MonitoringFloor(chosen, record)
+        else:
+            self.floor = floors.ProfileFloor(record)
+        self.record = record
+
+    def start(self) -> None:
+        self.floor.start()
+
+    def stop(self) -> None:
+        self.floor.stop()
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        if not self.record:
+            return {}
+        records = self.floor.records()
+        return {"events": records, "calls": records // 2}
+
+
+@dataclass(frozen=True)
+class ModeSpec:
+    """One column of the benchmark: how to build the mode and where it applies."""
+
+    name: str
+    label: str
+    build: Callable[[], Any]
+    versions: Tuple[Tuple[int, int], Tuple[int, int]] = ((3, 0), (4, 0))  # [min, max)
+    default: Optional[Tuple[Tuple[int, int], Tuple[int, int]]] = None  # run by default there
+
+    def applies(self, version: Tuple[int, int]) -> bool:
+        low, high = self.versions
+        return low <= version < high
+
+    def default_for(self, version: Tuple[int, int]) -> bool:
+        low, high = self.default or self.versions
+        return low <= version < high and self.applies(version)
+
+
+MONITORING = ((3, 12), (4, 0))
+BEFORE_MONITORING = ((3, 0), (3, 12))
+
+MODES: Tuple[ModeSpec, ...] = (
+    ModeSpec("baseline", "baseline (untraced)", Baseline),
+    ModeSpec("pulsetrace-c", "pulsetrace C core", lambda: Pulsetrace("c")),
+    ModeSpec("pulsetrace-python", "pulsetrace Python core", lambda: Pulsetrace("python")),
+    ModeSpec("cprofile", "cProfile", CProfile),
+    ModeSpec("viztracer", "VizTracer", VizTracerMode),
+    ModeSpec("floor-record-all", "floor: record, VizTracer's events",
+             lambda: Floor("monitoring", "all", True), MONITORING),
+    ModeSpec("floor-record-py", "floor: record, Python events",
+             lambda: Floor("monitoring", "python", True), MONITORING),
+    ModeSpec("floor-noop-py", "floor: no-op, Python events",
+             lambda: Floor("monitoring", "python", False), MONITORING),
+    ModeSpec("floor-profile-record", "floor: record, SetProfile",
+             lambda: Floor("profile", "all", True), default=BEFORE_MONITORING),
+    ModeSpec("floor-profile-noop", "floor: no-op, SetProfile",
+             lambda: Floor("profile", "all", False), default=BEFORE_MONITORING),
+)
+BY_NAME: Dict[str, ModeSpec] = {spec.name: spec for spec in MODES}
