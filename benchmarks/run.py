@@ -72,6 +72,18 @@ def build_floor(python: str) -> str:
     return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()
 
 
+def compile_pulsetrace(python: str) -> None:
+    """Byte-compile pulsetrace's sources, as an install does for every peer.
+
+    With PYTHONDONTWRITEBYTECODE set (or a read-only tree) a source-tree pulsetrace would otherwise
+    recompile its modules in every fresh process, a start-up cost no installed tool pays.
+    """
+    source = HERE.parent / "src" / "pulsetrace"
+    done = subprocess.run([python, "-m", "compileall", "-q", str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        say(f"could not byte-compile {source}: {(done.stderr or done.stdout).strip()}")
+
+
 def main(argv: List[str]) -> int:
     args = parse_args(argv)
     if args.render:
@@ -90,6 +102,7 @@ def main(argv: List[str]) -> int:
     say(f"pulsetrace from {target.pulsetrace_source}: {target.pulsetrace}")
 
     load_at_start = list(os.getloadavg())
+    compile_pulsetrace(target.python)
     say("probing tools ...")
     floor_error = build_floor(target.python) if any(m.startswith("floor-") for m in run_modes) else ""
     unavailable: Dict[str, str] = {}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
-from types import CodeType, TracebackType
+from types import CodeType, FunctionType, TracebackType
 from typing import Any, FrozenSet, List, Optional, Set, Type
 
 from . import cores
@@ -142,13 +141,13 @@ def _codes_of(module: Any) -> Set[CodeType]:
     for value in vars(module).values():
         if getattr(value, "__module__", None) != module.__name__:
             continue
-        members = vars(value).values() if inspect.isclass(value) else [value]
+        members = vars(value).values() if isinstance(value, type) else [value]
         for member in members:
             if isinstance(member, (staticmethod, classmethod)):
                 member = member.__func__
             if isinstance(member, property):
                 pending.extend(f.__code__ for f in (member.fget, member.fset, member.fdel) if f is not None)
-            elif inspect.isfunction(member):
+            elif isinstance(member, FunctionType):
                 pending.append(member.__code__)
     while pending:
         code = pending.pop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import sys
 from typing import Any, BinaryIO, Iterator, Tuple
@@ -102,7 +101,7 @@ def _create_temp(path: str, target: str) -> Tuple[str, int]:
     directory, base = os.path.split(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        temp = os.path.join(directory, f".{base[:180]}.{secrets.token_hex(4)}.tmp")
+        temp = os.path.join(directory, f".{base[:180]}.{os.urandom(4).hex()}.tmp")
         try:
             return temp, os.open(temp, flags, 0o666)
         except FileExistsError:

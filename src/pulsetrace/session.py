@@ -1,0 +1,225 @@
+"""The trace session of a run: start tracing just before the program, save however the process ends.
+
+Where tracing stops: the session registers its atexit callback *before* the program runs, and atexit
+callbacks run last-registered-first, after CPython has joined the non-daemon threads. So the trace
+covers what ``python`` runs for the program: the main module, non-daemon threads until they end, and
+the program's own atexit callbacks; then it is saved. Paths that skip atexit are covered separately:
+SIGTERM (when the program keeps the default action) and ``os._exit`` save first, then end the process
+as they would have.
+"""
+
+from __future__ import annotations
+
+import atexit
+import operator
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from types import FrameType
+from typing import Callable, NoReturn, Optional, TextIO
+
+from .tracer import Tracer, TracerError
+from .writers import OutputError
+
+
+def format_size(size: int) -> str:
+    """A byte count for people: 532 B, 4.1 KiB, 12.0 MiB."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024.0
+        if value < 1024.0 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+_IDLE, _RUNNING, _FINISHING, _DONE = range(4)
+
+
+class TraceSession:
+    """Starts the tracer just before the program and saves the trace however the process ends.
+
+    Errors of pulsetrace itself are reported as ``pulsetrace: ...`` lines and never change the
+    program's own result.
+    """
+
+    def __init__(
+        self,
+        output: str,
+        *,
+        core: Optional[str] = None,
+        backend: Optional[str] = None,
+        quiet: bool = False,
+        stderr: Optional[TextIO] = None,
+        tracer_factory: Optional[Callable[[], Tracer]] = None,
+    ) -> None:
+        self.output = output  # as the user gave it, for messages
+        # The program may chdir: save where the user meant when they started pulsetrace.
+        self.output_path = output if output == "-" else os.path.abspath(output)
+        self.quiet = quiet
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self._make_tracer = tracer_factory or (lambda: Tracer(core=core, backend=backend))
+        self.tracer: Optional[Tracer] = None
+        self.pid = os.getpid()
+        self._state = _IDLE
+        self._lock = threading.Lock()
+        self._terminate_after = False
+        self._real_exit: Callable[[int], NoReturn] = os._exit
+        self._exit_wrapper: Optional[Callable[[int], NoReturn]] = None
+        self._sigterm_installed = False
+
+    # -- reporting ---------------------------------------------------------------------------------
+
+    def report(self, message: str) -> None:
+        """One ``pulsetrace: ...`` line on the stderr pulsetrace started with (fd 2 if that is gone)."""
+        line = f"pulsetrace: {message}\n"
+        try:
+            self._stderr.write(line)
+            self._stderr.flush()
+        except Exception:
+            try:
+                os.write(2, line.encode("utf-8", "replace"))
+            except OSError:
+                pass
+
+    def _report_error(self, what: str, exc: BaseException) -> None:
+        if isinstance(exc, (OutputError, TracerError)):
+            detail = str(exc)  # pulsetrace's own messages say what went wrong
+        else:
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        self.report(f"{what}: {detail}")
+        if os.environ.get("PULSETRACE_DEBUG"):
+            try:
+                self._stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            except Exception:
+                pass
+
+    # -- start -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Install the exit hooks, then start recording; on failure the program runs untraced."""
+        # Hooks first: whatever runs after tracer.start() is recorded, and this is not the program.
+        self._install_hooks()
+        try:
+            tracer = self._make_tracer()
+            tracer.start()
+        except Exception as exc:
+            self._uninstall_hooks()
+            atexit.unregister(self.finish)
+            self._report_error("could not start tracing, running the program untraced", exc)
+            return
+        self.tracer = tracer
+        self._state = _RUNNING
+
+    def _install_hooks(self) -> None:
+        atexit.register(self.finish)
+        self._real_exit = os._exit
+        real_exit = self._real_exit
+        session = self
+
+        def _exit(status: int) -> NoReturn:
+            status = operator.index(status)  # the same TypeError as os._exit, before anything is saved
+            if os.getpid() == session.pid:
+                session.finish()
+            real_exit(status)
+
+        _exit.__doc__ = real_exit.__doc__
+        self._exit_wrapper = _exit
+        os._exit = _exit
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                    signal.signal(signal.SIGTERM, self._on_sigterm)
+                    self._sigterm_installed = True
+            except (ValueError, OSError):
+                pass
+
+    def _uninstall_hooks(self) -> None:
+        if self._exit_wrapper is not None and os._exit is self._exit_wrapper:
+            os._exit = self._real_exit  # type: ignore[assignment]
+        if self._sigterm_installed and threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            except (ValueError, OSError):
+                pass
+
+    # -- stop --------------------------------------------------------------------------------------
+
+    def _on_sigterm(self, signum: int, frame: Optional[FrameType]) -> None:
+        if os.getpid() == self.pid:
+            if self._state == _FINISHING:  # we interrupted our own save: let it end, then die
+                self._terminate_after = True
+                return
+            self.finish()
+        _die_by_signal(signal.SIGTERM, self._real_exit)
+
+    def finish(self) -> None:
+        """Stop recording, save the trace and say so; once, and only in the process that started it."""
+        if os.getpid() != self.pid:
+            return  # a forked child: the parent saves its own trace
+        with self._lock:
+            if self._state != _RUNNING:
+                return
+            self._state = _FINISHING
+        tracer = self.tracer
+        assert tracer is not None
+        try:
+            tracer.stop()
+        except BaseException as exc:
+            self._report_error("could not stop tracing", exc)
+            self._done()
+            return
+        try:
+            result = tracer.save(self.output_path)
+        except BaseException as exc:
+            self._report_error(f"could not save the trace to {self.output}", exc)
+        else:
+            if not self.quiet:
+                self.report(
+                    f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
+                    + ("standard output" if self.output == "-" else self.output)
+                )
+        self._done()
+
+    def abandon(self) -> None:
+        """Stop recording without saving: the program never started (e.g. no such module)."""
+        with self._lock:
+            if self._state != _RUNNING:
+                return
+            self._state = _FINISHING
+        try:
+            if self.tracer is not None and self.tracer.running:
+                self.tracer.stop()
+        except BaseException as exc:
+            self._report_error("could not stop tracing", exc)
+        try:
+            atexit.unregister(self.finish)
+        except Exception:
+            pass
+        self._done()
+
+    def _done(self) -> None:
+        self._state = _DONE
+        self._uninstall_hooks()
+        if self._terminate_after:
+            _die_by_signal(signal.SIGTERM, self._real_exit)
+
+
+def _die_by_signal(signum: int, real_exit: Callable[[int], NoReturn]) -> NoReturn:
+    """End the process by ``signum`` with its default action, as if pulsetrace had never caught it."""
+    try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signum, signal.SIG_DFL)
+        # (elsewhere, pulsetrace's handler takes the signal in the main thread and ends up here there)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+        os.kill(os.getpid(), signum)
+        for _ in range(200):  # delivery is asynchronous when another thread takes the signal
+            time.sleep(0.01)
+    finally:
+        real_exit(128 + signum)
