@@ -307,7 +307,12 @@ def call(
     chunks: List[bytes], names: List[bytes], first: bool, base: int = 0, function: Optional[Any] = None
 ) -> Tuple[bytes, int, List[bytes]]:
     blocks: List[bytes] = []
-    count = (function or chrome_json_events)(chunks, names, 7, 8, base, blocks.append, first)
+
+    def write(data: Any) -> None:
+        # Like any io write: the block may only be read during the call (the C writer reuses it).
+        blocks.append(bytes(data))
+
+    count = (function or chrome_json_events)(chunks, names, 7, 8, base, write, first)
     return b"".join(blocks), count, blocks
 
 

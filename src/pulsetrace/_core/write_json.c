@@ -14,18 +14,25 @@ typedef struct {
     PyObject *write;
 } Out;
 
+/* Hand the block to ``write`` without copying it: a read-only memoryview, released when write
+ * returns, so a sink that kept it gets an error instead of a block we have since overwritten. */
 static int flush(Out *o)
 {
     if (o->len == 0)
         return 0;
-    PyObject *bytes = PyBytes_FromStringAndSize(o->buf, (Py_ssize_t)o->len);
-    if (bytes == NULL)
+    PyObject *view = PyMemoryView_FromMemory(o->buf, (Py_ssize_t)o->len, PyBUF_READ);
+    if (view == NULL)
         return -1;
-    PyObject *res = PyObject_CallOneArg(o->write, bytes);
-    Py_DECREF(bytes);
-    if (res == NULL)
+    PyObject *res = PyObject_CallOneArg(o->write, view);
+    PyObject *released = PyObject_CallMethod(view, "release", NULL);
+    Py_DECREF(view);
+    if (res == NULL || released == NULL) {
+        Py_XDECREF(res);
+        Py_XDECREF(released);
         return -1;
+    }
     Py_DECREF(res);
+    Py_DECREF(released);
     o->len = 0;
     return 0;
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
 from ..events import FUNC_PYTHON
 from ..recording import Recording
@@ -22,6 +22,28 @@ def read_sources(filenames: List[str]) -> Dict[str, str]:
         if lines:
             sources[filename] = "".join(lines)
     return sources
+
+
+class SourceTexts(Mapping[str, str]):
+    """The source text of the traced files, read when first asked for (a JSON export never asks)."""
+
+    def __init__(self, filenames: Iterable[str]) -> None:
+        self._filenames = list(filenames)
+        self._texts: Optional[Dict[str, str]] = None
+
+    def _loaded(self) -> Dict[str, str]:
+        if self._texts is None:
+            self._texts = read_sources(self._filenames)
+        return self._texts
+
+    def __getitem__(self, filename: str) -> str:
+        return self._loaded()[filename]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 def build_trace(
@@ -56,7 +78,7 @@ def build_trace(
         mono_anchor_ns=mono_anchor_ns,
         argv=argv,
         python_version=sys.version.split()[0],
-        sources=read_sources(filenames) if with_sources else {},
+        sources=SourceTexts(filenames) if with_sources else {},
         metadata=meta,
     )
     return Trace([process])

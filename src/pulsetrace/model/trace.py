@@ -8,7 +8,7 @@ anchors, command line, source text). Writers and views read this, never a core.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..events import Event, count_events, iter_events
 from ..recording import FunctionInfo
@@ -51,7 +51,7 @@ class ProcessTrace:
     mono_anchor_ns: int
     argv: List[str] = field(default_factory=list)
     python_version: str = ""
-    sources: Dict[str, str] = field(default_factory=dict)  # filename -> source text
+    sources: Mapping[str, str] = field(default_factory=dict)  # filename -> source text
     metadata: Dict[str, Any] = field(default_factory=dict)  # core, backend, options, ...
 
     @property
