@@ -24,14 +24,13 @@ from pulsetrace import events as ev
 from pulsetrace.model import Trace
 from pulsetrace.pycore import PythonCore, c_function_name
 
-QUALNAMES = sys.version_info >= (3, 11)  # before 3.11 code objects carry no qualified name
 CALL, RESUME, C_CALL = "call", "resume", "c_call"
 RETURN, YIELD, UNWIND = "return", "yield", "unwind"
 
 
 def qual(qualname: str) -> str:
-    """The recorded name of a Python function: its qualname on 3.11+, its plain name before."""
-    return qualname if QUALNAMES else qualname.rsplit(".", 1)[-1]
+    """The recorded name of a Python function: its qualname (from the source before 3.11)."""
+    return qualname
 
 
 def main_thread(run: harness.Run) -> List[Slice]:

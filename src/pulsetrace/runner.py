@@ -226,6 +226,12 @@ class ScriptProgram(Program):
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+", re.MULTILINE)
 
 
+# CPython's own wording of that error: before 3.11 it links the old PEP address, and 3.10 counts the
+# line one too high.
+_PEP_263_URL = "https://peps.python.org/pep-0263/" if sys.version_info >= (3, 11) else "https://python.org/dev/peps/pep-0263/"
+_PEP_263_LINE_SHIFT = 1 if sys.version_info[:2] == (3, 10) else 0
+
+
 def _check_undeclared_utf8(data: bytes, filename: str) -> None:
     """Raise python's own SyntaxError for a file that is not UTF-8 and declares no encoding.
 
@@ -239,8 +245,8 @@ def _check_undeclared_utf8(data: bytes, filename: str) -> None:
         except UnicodeDecodeError as exc:
             bad = line[exc.start]
             raise SyntaxError(
-                f"Non-UTF-8 code starting with '\\x{bad:02x}' in file {filename} on line {lineno}, "
-                "but no encoding declared; see https://peps.python.org/pep-0263/ for details"
+                f"Non-UTF-8 code starting with '\\x{bad:02x}' in file {filename} on line "
+                f"{lineno + _PEP_263_LINE_SHIFT}, but no encoding declared; see {_PEP_263_URL} for details"
             ) from None
 
 

@@ -9,6 +9,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
 from ..events import FUNC_PYTHON
 from ..recording import Recording
+from .qualnames import qualify
 from .trace import ProcessTrace, ThreadTrace, Trace
 
 
@@ -70,7 +71,7 @@ def build_trace(
     process = ProcessTrace(
         pid=os.getpid(),
         name=process_name or " ".join(["python", *argv[:1]]).strip(),
-        functions=list(recording.functions),
+        functions=qualify(list(recording.functions)),
         threads=[ThreadTrace(t.ident, t.native_id, t.name, t.chunks) for t in recording.threads],
         start_ns=recording.start_ns,
         stop_ns=recording.stop_ns,
