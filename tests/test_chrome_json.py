@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib
 import io
 import json
 import random
@@ -28,22 +27,13 @@ from pulsetrace.events import (
     FUNC_PYTHON,
     pack,
 )
+from pulsetrace.extension import c_extension
 from pulsetrace.model import ProcessTrace, ThreadTrace, Trace
 from pulsetrace.recording import FunctionInfo
 from pulsetrace.writers import OutputError, save
 from pulsetrace.writers.chrome_json import ChromeJsonWriter, clock_bases, name_fragments
 
-
-def _c_extension() -> Any:
-    try:
-        module = importlib.import_module("pulsetrace._core")
-    except ImportError:  # not built: the C twin tests skip
-        return None
-    # Without the build, a source tree imports the _core/ sources directory as a namespace package.
-    return module if hasattr(module, "encode_events") else None
-
-
-_core = _c_extension()
+_core = c_extension()
 
 needs_c = pytest.mark.skipif(_core is None, reason="the C extension pulsetrace._core is not built")
 
@@ -404,5 +394,5 @@ def test_c_chrome_json_rejects_the_same_records(case: Tuple[str, List[bytes]]) -
 def test_c_and_python_exports_match(monkeypatch: pytest.MonkeyPatch) -> None:
     trace = Trace([make_process(), make_process(pid=2, start=10**9)])
     with_c = export(trace)
-    monkeypatch.setattr(codec, "_c_extension", lambda: None)
+    monkeypatch.setattr(codec, "c_extension", lambda: None)
     assert export(trace) == with_c

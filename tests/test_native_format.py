@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import random
@@ -26,6 +25,7 @@ from pulsetrace.events import (
     RECORD_SIZE,
     pack,
 )
+from pulsetrace.extension import c_extension
 from pulsetrace.model import ProcessTrace, ThreadTrace, Trace
 from pulsetrace.model.native import (
     FORMAT_VERSION,
@@ -46,17 +46,7 @@ from pulsetrace.recording import FunctionInfo
 from pulsetrace.writers import OutputError, save
 from pulsetrace.writers.native import NativeWriter, function_table, process_metadata, write_section
 
-
-def _c_extension() -> Any:
-    try:
-        module = importlib.import_module("pulsetrace._core")
-    except ImportError:  # not built: the C twin tests skip
-        return None
-    # Without the build, a source tree imports the _core/ sources directory as a namespace package.
-    return module if hasattr(module, "encode_events") else None
-
-
-_core = _c_extension()
+_core = c_extension()
 
 needs_c = pytest.mark.skipif(_core is None, reason="the C extension pulsetrace._core is not built")
 
@@ -316,7 +306,7 @@ def test_decode_rejects_corrupt_streams(case: Tuple[str, bytes, int]) -> None:
 
 
 def test_fast_codec_falls_back_to_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec, "_c_extension", lambda: None)
+    monkeypatch.setattr(codec, "c_extension", lambda: None)
     assert codec.fast_codec() == (codec.encode_events, codec.decode_events)
     assert codec.fast_chrome_json() is codec.chrome_json_events
 
@@ -678,7 +668,7 @@ def test_metadata_that_is_not_json_fails_clearly() -> None:
 
 def test_python_codec_reads_and_writes_the_same_file(monkeypatch: pytest.MonkeyPatch) -> None:
     with_default = native_bytes(make_trace())
-    monkeypatch.setattr(codec, "_c_extension", lambda: None)
+    monkeypatch.setattr(codec, "c_extension", lambda: None)
     assert native_bytes(make_trace()) == with_default
     assert_same_trace(parse_trace(with_default), make_trace())
     expect_error(

@@ -16,10 +16,10 @@ open entries, which is why the encoder refuses an exit that does not close the i
 from __future__ import annotations
 
 import struct
-from functools import cache
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 from .events import ENTER_C, EXIT_STOP, EXIT_UNWIND, KIND_MASK, RECORD_SIZE
+from .extension import c_extension
 
 Encoder = Callable[[Sequence[bytes]], bytes]
 Decoder = Callable[[bytes, int], bytes]
@@ -227,19 +227,9 @@ def chrome_json_events(
     return count
 
 
-@cache
-def _c_extension() -> Optional[Any]:
-    try:
-        from . import _core
-    except ImportError:  # not built (no compiler at install time): the Python twins serve
-        return None
-    # Without the build, a source tree imports the _core/ sources directory as a namespace package.
-    return _core if getattr(_core, "__file__", None) else None
-
-
 def fast_codec() -> Tuple[Encoder, Decoder]:
     """(encode_events, decode_events) from the C extension when it is built, else these Python ones."""
-    core = _c_extension()
+    core = c_extension()
     if core is not None and hasattr(core, "encode_events") and hasattr(core, "decode_events"):
         return core.encode_events, core.decode_events
     return encode_events, decode_events
@@ -247,7 +237,7 @@ def fast_codec() -> Tuple[Encoder, Decoder]:
 
 def fast_chrome_json() -> ChromeJsonEvents:
     """chrome_json_events from the C extension when it is built, else the Python one."""
-    core = _c_extension()
+    core = c_extension()
     if core is not None and hasattr(core, "chrome_json_events"):
         function: ChromeJsonEvents = core.chrome_json_events
         return function

@@ -13,6 +13,7 @@ import threading
 from types import CodeType
 from typing import Any, Collection, Dict, List, Optional, Protocol, Tuple
 
+from .extension import load_c_extension
 from .recording import FunctionInfo, Recording, ThreadRecording
 
 HAS_MONITORING = sys.version_info >= (3, 12)
@@ -35,17 +36,6 @@ class Core(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> Recording: ...
-
-
-def _import_c_extension() -> Tuple[Optional[Any], str]:
-    try:
-        from . import _core  # type: ignore[attr-defined]
-    except ImportError as exc:  # the extension was not built (no compiler at install time)
-        return None, f"C extension unavailable ({exc})"
-    if not hasattr(_core, "Recorder"):
-        # In a source tree without a build, the C sources' folder imports as a namespace package.
-        return None, "C extension not built for this interpreter"
-    return _core, "C extension available"
 
 
 def choose_backend(requested: Optional[str] = None) -> Tuple[str, str]:
@@ -77,7 +67,7 @@ def choose_core(
     if requested == "python":
         core_reason = "Python core requested"
     else:
-        module, why = _import_c_extension()
+        module, why = load_c_extension()
         if module is not None:
             core = CCore(module, chosen_backend, ignore)
             how = "requested" if requested == "c" else "is the default"

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pulsetrace
 from pulsetrace import cores
 from pulsetrace import events as ev
+from pulsetrace.extension import c_extension
 from pulsetrace.model import ProcessTrace, ThreadTrace, Trace
 
 
@@ -36,7 +37,7 @@ def _c_backends() -> Tuple[str, ...]:
     when PULSETRACE_TEST_CORES, e.g. "python", leaves the C core out)."""
     if "c" not in os.environ.get("PULSETRACE_TEST_CORES", "c,python").split(","):
         return ()
-    module, _ = cores._import_c_extension()
+    module = c_extension()
     if module is None:
         return ()
     return tuple(backend for backend in module.BACKENDS if backend in cores.BACKENDS)
