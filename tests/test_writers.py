@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import List
@@ -143,10 +144,22 @@ def test_dash_can_carry_the_native_format(capsysbinary: pytest.CaptureFixture[by
     assert parse_trace(capsysbinary.readouterr().out).event_count == 2
 
 
-def test_the_tracer_contract_imports() -> None:
-    from pulsetrace import tracer
+def test_the_tracer_saves_through_the_writers(tmp_path: Path) -> None:
+    import pulsetrace
 
-    assert tracer.SaveResult is SaveResult  # type: ignore[attr-defined]
+    tracer = pulsetrace.Tracer()
+    tracer.start()
+    sorted([3, 1, 2])
+    tracer.stop()
+    result = tracer.save(str(tmp_path / "t.pulse"))
+    assert isinstance(result, SaveResult)
+    assert result.format == "native" and result.bytes_written == (tmp_path / "t.pulse").stat().st_size
+
+
+def test_importing_pulsetrace_does_not_load_the_writers() -> None:
+    code = "import sys, pulsetrace; print('pulsetrace.writers' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 # -- check_writable --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 from types import CodeType
-from typing import Any, Collection, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Collection, List, Optional, Protocol, Tuple
 
 from .extension import load_c_extension
 from .recording import FunctionInfo, Recording, ThreadRecording
@@ -160,9 +160,3 @@ class CCore:
                 "after that moment are missing"
             ]
         return []
-
-
-def describe() -> Dict[str, Any]:
-    """What would be chosen right now and why (for `pulsetrace --version` / bug reports)."""
-    core = choose_core()
-    return {"core": core.name, "backend": core.backend, "reason": getattr(core, "reason", "")}

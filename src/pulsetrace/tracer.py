@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 import time
 from types import CodeType, FunctionType, TracebackType
-from typing import Any, FrozenSet, List, Optional, Set, Type
+from typing import TYPE_CHECKING, Any, FrozenSet, List, Optional, Set, Type
 
 from . import cores
 from .cores import Core, CoreError
 from .model import Trace
 from .model.build import build_trace
+
+if TYPE_CHECKING:  # writers are imported when a trace is saved, not when pulsetrace is
+    from .writers import SaveResult
 
 
 class TracerError(RuntimeError):
@@ -130,8 +133,6 @@ class Tracer:
         if self.output is not None:
             self.save(self.output)
 
-
-from .writers import SaveResult  # noqa: E402  (writers import the model, not the tracer)
 
 
 def _codes_of(module: Any) -> Set[CodeType]:
