@@ -575,8 +575,8 @@ def test_setprofile_restores_previous_hooks(core: CoreChoice) -> None:
 
 def test_python_core_contract() -> None:
     with pytest.raises(cores.CoreError, match="not available"):
-        PythonCore("no-such-backend", ())
-    python_core = PythonCore(cores.BACKENDS[0], ())
+        PythonCore("no-such-backend")
+    python_core = PythonCore(cores.BACKENDS[0])
     assert (python_core.name, python_core.running, python_core.tool_id) == ("python", False, -1)
     with pytest.raises(cores.CoreError, match="not recording"):
         python_core.stop()

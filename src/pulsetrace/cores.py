@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from dataclasses import dataclass, replace
 from types import CodeType
-from typing import Any, Collection, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Collection, FrozenSet, List, Optional, Protocol, Tuple
 
 from .extension import load_c_extension
 from .recording import FunctionInfo, Recording, ThreadRecording
@@ -22,6 +23,39 @@ BACKENDS = ("monitoring", "setprofile") if HAS_MONITORING else ("setprofile",)
 
 class CoreError(RuntimeError):
     """A core could not start (no free sys.monitoring tool id, unknown backend, ...)."""
+
+
+ExceptionSink = Callable[[BaseException, CodeType, int], None]
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """What a core records; both cores follow these rules exactly (README "Tracing controls").
+
+    - ``ignore``: pulsetrace's own code objects: treated as filters.SKIP, always.
+    - ``code_filter``: called once per other code object; returns filters.RECORD, SKIP or HIDE.
+    - ``max_stack_depth``: a slice is recorded only while fewer than N recorded slices are open in
+      its thread; a deeper call is HIDden (it and everything it calls). 0: unlimited.
+    - ``ignore_c_function``: no C-function slices; on sys.monitoring the C events are not even
+      registered.
+    - ``min_duration_ns``: a slice that ends less than this after it started is removed from the
+      buffer when it ends (with its args/retval), when it is the last record (its children, being
+      shorter, were removed already).
+    - ``log_args`` / ``log_retval``: ThreadRecording.args / .retvals get reprs.format_arguments /
+      reprs.bounded_repr text of Python calls (never of C calls), cut to ``repr_limit``.
+    - ``exception_sink``: when set, called as sink(exception, code, lineno) on the raising thread for
+      each exception raised in a recorded frame (never in SKIP/HIDE/paused code or pulsetrace's own).
+    """
+
+    ignore: FrozenSet[CodeType] = frozenset()
+    code_filter: Optional[Callable[[CodeType], int]] = None
+    max_stack_depth: int = 0
+    ignore_c_function: bool = False
+    min_duration_ns: int = 0
+    log_args: bool = False
+    log_retval: bool = False
+    repr_limit: int = 100
+    exception_sink: Optional[ExceptionSink] = None
 
 
 class Core(Protocol):
@@ -36,6 +70,12 @@ class Core(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> Recording: ...
+
+    def pause(self) -> None:
+        """Stop recording new slices in the calling thread (slices open now still get their exit)."""
+
+    def resume(self) -> None:
+        """Record the calling thread again after pause()."""
 
 
 def choose_backend(requested: Optional[str] = None) -> Tuple[str, str]:
@@ -57,19 +97,23 @@ def choose_core(
     requested: Optional[str] = None,
     backend: Optional[str] = None,
     ignore: Collection[CodeType] = (),
+    config: Optional[CoreConfig] = None,
 ) -> Core:
     """Build the core to record with; its ``reason`` attribute says why it was chosen."""
     requested = requested or os.environ.get("PULSETRACE_CORE") or None
     if requested not in (None, "c", "python"):
         raise CoreError(f"unknown core {requested!r} (PULSETRACE_CORE takes 'c' or 'python')")
     chosen_backend, backend_reason = choose_backend(backend)
+    config = config or CoreConfig()
+    if ignore:
+        config = replace(config, ignore=config.ignore | frozenset(ignore))
     core: Core
     if requested == "python":
         core_reason = "Python core requested"
     else:
         module, why = load_c_extension()
         if module is not None:
-            core = CCore(module, chosen_backend, ignore)
+            core = CCore(module, chosen_backend, config)
             how = "requested" if requested == "c" else "is the default"
             reason = f"C core {how}; {backend_reason}"
             core.reason = reason  # type: ignore[attr-defined]
@@ -79,7 +123,7 @@ def choose_core(
         core_reason = f"{why}; falling back to the Python core"
     from .pycore import PythonCore
 
-    core = PythonCore(chosen_backend, ignore)
+    core = PythonCore(chosen_backend, config)
     core.reason = f"{core_reason}; {backend_reason}"  # type: ignore[attr-defined]
     return core
 
@@ -101,11 +145,12 @@ class CCore:
 
     name = "c"
 
-    def __init__(self, module: Any, backend: str, ignore: Collection[CodeType]) -> None:
+    def __init__(self, module: Any, backend: str, config: CoreConfig) -> None:
         self.backend = backend
         self.reason = ""
+        self.config = config
         self._module = module
-        self._recorder = module.Recorder(backend, tuple(ignore), threading._active)  # type: ignore[attr-defined]
+        self._recorder = module.Recorder(backend, tuple(config.ignore), threading._active)  # type: ignore[attr-defined]
         self._start_ns = 0
         self._previous_thread_profile: Any = None
 
@@ -151,6 +196,12 @@ class CCore:
             lost_events=lost,
             warnings=self._warnings(),
         )
+
+    def pause(self) -> None:  # implemented with issue 3's filters (in progress)
+        raise CoreError("pause() is not available in this core yet")
+
+    def resume(self) -> None:
+        raise CoreError("resume() is not available in this core yet")
 
     def _warnings(self) -> List[str]:
         if self.backend == "setprofile" and self._recorder.hook_displaced:

@@ -56,10 +56,10 @@ import time
 import types
 import warnings
 from types import CodeType, FrameType
-from typing import Any, Callable, Collection, Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from . import events as ev
-from .cores import BACKENDS, CoreError, thread_name
+from .cores import BACKENDS, CoreConfig, CoreError, thread_name
 from .recording import FunctionInfo, Recording, ThreadRecording
 
 TOOL_NAME = "pulsetrace"
@@ -565,12 +565,13 @@ class PythonCore:
 
     name = "python"
 
-    def __init__(self, backend: str, ignore: Collection[CodeType] = ()) -> None:
+    def __init__(self, backend: str, config: Optional[CoreConfig] = None) -> None:
         if backend not in BACKENDS:
             raise CoreError(f"backend {backend!r} is not available here (choose from: {', '.join(BACKENDS)})")
         self.backend = backend
         self.reason = ""
-        self._ignore = frozenset(ignore) | _own_code_objects()
+        self.config = config or CoreConfig()
+        self._ignore = self.config.ignore | _own_code_objects()
         self._session: Optional[_Session] = None
         self._start_ns = 0
 
@@ -597,6 +598,12 @@ class PythonCore:
         self._start_ns = time.monotonic_ns()
         session.install()  # last: everything after this is recorded
         self._session = session
+
+    def pause(self) -> None:  # implemented with issue 3's filters (in progress)
+        raise CoreError("pause() is not available in this core yet")
+
+    def resume(self) -> None:
+        raise CoreError("resume() is not available in this core yet")
 
     def stop(self) -> Recording:
         session = self._session

@@ -7,7 +7,7 @@ This is the boundary between *collect* and *model*: both cores produce a ``Recor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional
 
 
 class FunctionInfo(NamedTuple):
@@ -27,6 +27,11 @@ class ThreadRecording:
     native_id: int  # OS thread id (threading.get_native_id())
     name: str  # threading.Thread.name at the time tracing stopped (or the thread ended)
     chunks: List[bytes] = field(default_factory=list)  # packed events.RECORD records
+    # log_args / log_retval: text keyed by the index of a record in this thread's record sequence
+    # (0 = first record of the first chunk): args by the ENTER record of the call, return values by
+    # its EXIT_RETURN record. Empty unless those options are on.
+    args: Dict[int, str] = field(default_factory=dict)
+    retvals: Dict[int, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from types import CodeType, FunctionType, TracebackType
-from typing import TYPE_CHECKING, Any, FrozenSet, List, Optional, Set, Type
+from typing import TYPE_CHECKING, Any, FrozenSet, List, Optional, Sequence, Set, Type, Union
 
 from . import cores
-from .cores import Core, CoreError
+from .cores import Core, CoreConfig, CoreError
+from .filters import CodeFilter, FilterError, hidden_codes
 from .model import Trace
 from .model.build import build_trace
+from .options import OPTION_NAMES, OptionError, TraceOptions
+from .recording import Recording
+from .reprs import DEFAULT_REPR_LIMIT
 
 if TYPE_CHECKING:  # writers are imported when a trace is saved, not when pulsetrace is
     from .writers import SaveResult
@@ -33,30 +37,91 @@ class Tracer:
 
     ``with Tracer(output="trace.json"):`` records the block and saves it on exit.
     ``core`` ("c" or "python") and ``backend`` ("monitoring" or "setprofile") override the
-    automatic choice (see pulsetrace.cores).
+    automatic choice (see pulsetrace.cores). Every other keyword is a tracing option, with the same
+    name as on the command line and in ``[tool.pulsetrace]`` (see pulsetrace.options and the README);
+    a bad value raises TracerError naming the option.
     """
 
     def __init__(
         self,
-        *,
         output: Optional[str] = None,
+        *,
         core: Optional[str] = None,
         backend: Optional[str] = None,
         process_name: Optional[str] = None,
+        max_stack_depth: Optional[int] = None,
+        include_files: Sequence[str] = (),
+        exclude_files: Sequence[str] = (),
+        ignore_c_function: bool = False,
+        ignore_frozen: bool = False,
+        min_duration: Union[str, float, int] = 0,
+        trace_only: bool = False,
+        log_args: bool = False,
+        log_retval: bool = False,
+        repr_limit: int = DEFAULT_REPR_LIMIT,
+        log_print: bool = False,
+        log_exceptions: bool = False,
+        log_gc: bool = False,
+        options: Optional[TraceOptions] = None,
     ) -> None:
-        self.output = output
-        self.core_name = core
-        self.backend = backend
-        self.process_name = process_name
+        given = {name: value for name, value in locals().items() if name in OPTION_NAMES}
+        defaults = TraceOptions()
+        changed = {name: value for name, value in given.items() if value != _raw_default(defaults, name)}
+        try:
+            self.options = (options or defaults).updated(changed, "Tracer()")
+        except OptionError as exc:
+            raise TracerError(str(exc)) from None
         self._core: Optional[Core] = None
+        self._custom: Any = None  # the custom-event log of the current or last recording
         self._trace: Optional[Trace] = None
         self._wall_anchor_ns = 0
         self._mono_anchor_ns = 0
+        self._sparse_start_ns = 0
+        self._sparse_running = False
+
+    # Kept as attributes for callers of the first API (tracer.output, .core_name, ...).
+    @property
+    def output(self) -> Optional[str]:
+        return self.options.output
+
+    @property
+    def core_name(self) -> Optional[str]:
+        return self.options.core
+
+    @property
+    def backend(self) -> Optional[str]:
+        return self.options.backend
+
+    @property
+    def process_name(self) -> Optional[str]:
+        return self.options.process_name
+
+    def core_config(self) -> CoreConfig:
+        """What the core is asked to record, from the options."""
+        options = self.options
+        code_filter = CodeFilter(
+            include_files=options.include_files,
+            exclude_files=options.exclude_files,
+            ignore_frozen=options.ignore_frozen,
+            hidden=hidden_codes(),
+        )
+        return CoreConfig(
+            ignore=_own_code_objects(),
+            code_filter=code_filter if code_filter.active else None,
+            max_stack_depth=options.max_stack_depth or 0,
+            ignore_c_function=options.ignore_c_function,
+            min_duration_ns=options.min_duration,
+            log_args=options.log_args,
+            log_retval=options.log_retval,
+            repr_limit=options.repr_limit,
+        )
 
     # -- recording -------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
+        if self.options.trace_only:
+            return self._sparse_running
         return self._core is not None and self._core.running
 
     @property
@@ -69,11 +134,18 @@ class Tracer:
         if _running is not None and _running.running:
             which = "this tracer is" if _running is self else "another pulsetrace Tracer is"
             raise TracerError(f"cannot start: {which} already recording; stop() it first")
-        try:
-            core = cores.choose_core(self.core_name, self.backend, ignore=_own_code_objects())
-        except CoreError as exc:
-            raise TracerError(str(exc)) from None
         self._trace = None
+        if self.options.trace_only:  # sparse mode: no core; decorated functions record themselves
+            self._wall_anchor_ns = time.time_ns()
+            self._mono_anchor_ns = self._sparse_start_ns = time.monotonic_ns()
+            self._sparse_running = True
+            _running = self
+            return self
+        try:
+            config = self.core_config()
+            core = cores.choose_core(self.core_name, self.backend, config=config)
+        except (CoreError, FilterError) as exc:
+            raise TracerError(str(exc)) from None
         self._wall_anchor_ns = time.time_ns()
         self._mono_anchor_ns = time.monotonic_ns()
         try:
@@ -84,13 +156,34 @@ class Tracer:
         _running = self
         return self
 
+    def pause(self) -> None:
+        """Stop recording new calls in the calling thread until resume(); other threads go on."""
+        if not self.running:
+            raise TracerError("cannot pause: this tracer is not recording")
+        if self._core is not None and not self.options.trace_only:
+            self._core.pause()
+
+    def resume(self) -> None:
+        """Record the calling thread again after pause()."""
+        if not self.running:
+            raise TracerError("cannot resume: this tracer is not recording")
+        if self._core is not None and not self.options.trace_only:
+            self._core.resume()
+
     def stop(self) -> Trace:
         """Stop recording; slices still open are closed now and marked as such."""
         global _running
-        core = self._core
-        if core is None or not core.running:
+        if not self.running:
             raise TracerError("cannot stop: this tracer is not recording")
-        recording = core.stop()  # first: nothing below must be recorded
+        if self.options.trace_only:
+            self._sparse_running = False
+            stop_ns = time.monotonic_ns()
+            recording = Recording(
+                [], [], self._sparse_start_ns, stop_ns, "none", "none", "sparse mode (trace_only)"
+            )
+        else:
+            assert self._core is not None
+            recording = self._core.stop()  # first: nothing below must be recorded
         if _running is self:
             _running = None
         self._trace = build_trace(
@@ -133,6 +226,11 @@ class Tracer:
         if self.output is not None:
             self.save(self.output)
 
+
+
+def _raw_default(defaults: TraceOptions, name: str) -> Any:
+    """The keyword default of Tracer() for an option (durations are given as text or numbers)."""
+    return 0 if name == "min_duration" else getattr(defaults, name)
 
 
 def _codes_of(module: Any) -> Set[CodeType]:

@@ -1,0 +1,224 @@
+"""The tracing options: one definition shared by ``Tracer(...)``, the command line and pyproject.toml.
+
+Every option has the same name everywhere: ``Tracer(max_stack_depth=5)``, ``--max-stack-depth 5``
+and ``max_stack_depth = 5`` under ``[tool.pulsetrace]``. ``OPTIONS`` describes each one (kind,
+default, purpose group, help); ``TraceOptions`` holds validated values. A bad value raises
+``OptionError`` naming the option, so every source reports it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from .reprs import DEFAULT_REPR_LIMIT
+
+
+class OptionError(ValueError):
+    """A tracing option with an unknown name or a value it cannot take."""
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    kind: str  # "bool", "int", "duration", "files", "str", "choice"
+    group: str  # what the option is for, as --help groups them
+    help: str
+    choices: Tuple[str, ...] = ()
+
+
+GROUP_FILTERS = "what is recorded"
+GROUP_EVENTS = "extra events on the timeline"
+GROUP_VALUES = "arguments and return values"
+GROUP_CORE = "recording engine"
+GROUP_OUTPUT = "output"
+
+OPTIONS: Tuple[OptionSpec, ...] = (
+    OptionSpec("output", "str", GROUP_OUTPUT, "where to save the trace; the format follows the extension"),
+    OptionSpec(
+        "max_stack_depth",
+        "int",
+        GROUP_FILTERS,
+        "record calls at most N deep per thread; deeper calls and what they call are not recorded",
+    ),
+    OptionSpec(
+        "include_files",
+        "files",
+        GROUP_FILTERS,
+        "record only functions in these files, directories or glob patterns",
+    ),
+    OptionSpec(
+        "exclude_files",
+        "files",
+        GROUP_FILTERS,
+        "do not record functions in these files, directories or glob patterns, nor what they call",
+    ),
+    OptionSpec("ignore_c_function", "bool", GROUP_FILTERS, "do not record C functions (builtins, C methods)"),
+    OptionSpec(
+        "ignore_frozen",
+        "bool",
+        GROUP_FILTERS,
+        "do not record functions of frozen modules (importlib's bootstrap)",
+    ),
+    OptionSpec(
+        "min_duration",
+        "duration",
+        GROUP_FILTERS,
+        "drop calls shorter than this, e.g. 50us, 0.2ms (a bare number is microseconds)",
+    ),
+    OptionSpec(
+        "trace_only",
+        "bool",
+        GROUP_FILTERS,
+        "sparse mode: record only functions decorated with @pulsetrace.trace_only",
+    ),
+    OptionSpec("log_args", "bool", GROUP_VALUES, "record repr() of the arguments of Python calls"),
+    OptionSpec("log_retval", "bool", GROUP_VALUES, "record repr() of the return values of Python calls"),
+    OptionSpec("repr_limit", "int", GROUP_VALUES, "cut each recorded repr() to this many characters"),
+    OptionSpec("log_print", "bool", GROUP_EVENTS, "record every print() as an instant (output is unchanged)"),
+    OptionSpec("log_exceptions", "bool", GROUP_EVENTS, "record every raised exception as an instant"),
+    OptionSpec("log_gc", "bool", GROUP_EVENTS, "record garbage collections as slices"),
+    OptionSpec(
+        "core", "choice", GROUP_CORE, "the core that records (default: c if it was built)", ("c", "python")
+    ),
+    OptionSpec(
+        "backend",
+        "choice",
+        GROUP_CORE,
+        "the interpreter hook (default: monitoring on Python 3.12+, setprofile before)",
+        ("monitoring", "setprofile"),
+    ),
+    OptionSpec("process_name", "str", GROUP_OUTPUT, "the name of this process in the trace"),
+)
+OPTION_NAMES = tuple(spec.name for spec in OPTIONS)
+SPECS: Dict[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    """Validated tracing options (see OPTIONS for what each does)."""
+
+    output: Optional[str] = None
+    max_stack_depth: Optional[int] = None  # None: unlimited
+    include_files: Tuple[str, ...] = ()
+    exclude_files: Tuple[str, ...] = ()
+    ignore_c_function: bool = False
+    ignore_frozen: bool = False
+    min_duration: int = 0  # nanoseconds
+    trace_only: bool = False
+    log_args: bool = False
+    log_retval: bool = False
+    repr_limit: int = DEFAULT_REPR_LIMIT
+    log_print: bool = False
+    log_exceptions: bool = False
+    log_gc: bool = False
+    core: Optional[str] = None
+    backend: Optional[str] = None
+    process_name: Optional[str] = None
+    sources: Dict[str, str] = field(default_factory=dict, compare=False)  # option -> where it was set
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], source: str = "") -> TraceOptions:
+        """Options from raw values (strings from a command line, TOML values, Python values)."""
+        return cls().updated(values, source)
+
+    def updated(self, values: Mapping[str, Any], source: str = "") -> TraceOptions:
+        """These options with ``values`` (validated) taking priority."""
+        converted: Dict[str, Any] = {}
+        for name, raw in values.items():
+            if name not in SPECS:
+                raise OptionError(_unknown(name, source))
+            converted[name] = convert(SPECS[name], raw, source)
+        merged = replace(self, **converted)
+        sources = dict(self.sources)
+        sources.update({name: source for name in converted})
+        object.__setattr__(merged, "sources", sources)
+        merged.check(source)
+        return merged
+
+    def check(self, source: str = "") -> None:
+        """Rules that involve several options."""
+        if self.include_files and self.exclude_files:
+            where = _where(self.sources.get("exclude_files", source))
+            raise OptionError(f"include_files and exclude_files cannot be combined{where}: give one of them")
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$")
+_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, None: 1_000}
+
+
+def parse_duration(text: str) -> int:
+    """``50us``, ``0.2ms``, ``1s``, ``300ns`` or a bare number of microseconds, in nanoseconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration (examples: 50us, 0.2ms, 1s)")
+    return round(float(match.group(1)) * _UNIT_NS[match.group(2)])
+
+
+def convert(spec: OptionSpec, raw: Any, source: str = "") -> Any:
+    """The value of one option from a raw value; OptionError names the option and the source."""
+    try:
+        return _convert(spec, raw)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(f"bad value for {spec.name}{_where(source)}: {exc}") from None
+
+
+def _convert(spec: OptionSpec, raw: Any) -> Any:
+    kind = spec.kind
+    if raw is None and kind in ("str", "choice", "int"):
+        return None
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ValueError(f"{raw!r} is not true or false")
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise ValueError(f"{raw!r} is not a whole number")
+        value = int(raw)
+        if value < (0 if spec.name == "max_stack_depth" else 1):
+            raise ValueError(f"{value} is too small")
+        return value
+    if kind == "duration":
+        if isinstance(raw, bool):
+            raise ValueError(f"{raw!r} is not a duration (examples: 50us, 0.2ms, 1s)")
+        if isinstance(raw, (int, float)):
+            if raw < 0:
+                raise ValueError(f"{raw!r} is negative")
+            return round(raw * 1_000)
+        if isinstance(raw, str):
+            return parse_duration(raw)
+        raise ValueError(f"{raw!r} is not a duration (examples: 50us, 0.2ms, 1s)")
+    if kind == "files":
+        if isinstance(raw, str):
+            return (raw,) if raw else ()
+        if isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
+            return tuple(raw)
+        raise ValueError(f"{raw!r} is not a list of paths")
+    if kind == "choice":
+        if raw not in spec.choices:
+            raise ValueError(f"{raw!r} is not one of: {', '.join(spec.choices)}")
+        return raw
+    if not isinstance(raw, str):
+        raise ValueError(f"{raw!r} is not a string")
+    return raw
+
+
+def _where(source: str) -> str:
+    return f" (in {source})" if source else ""
+
+
+def _unknown(name: str, source: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name.replace("-", "_"), OPTION_NAMES, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown option {name!r}{_where(source)}{hint}"
