@@ -44,10 +44,10 @@ class Baseline:
 class Pulsetrace:
     """pulsetrace's public API with one core; saves the trace natively and as JSON."""
 
-    def __init__(self, core: str) -> None:
+    def __init__(self, core: str, **options: Any) -> None:
         import pulsetrace
 
-        self.tracer = pulsetrace.Tracer(core=core)
+        self.tracer = pulsetrace.Tracer(core=core, **options)
         self.requested = core
         self.trace: Any = None
 
@@ -60,6 +60,8 @@ class Pulsetrace:
     def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
         core = self.tracer.core
         events = int(self.trace.event_count)
+        if self.tracer.options.trace_only:  # sparse mode: slices are custom events, not records
+            events = 2 * sum(len(t.slices) for p in self.trace.processes for t in p.threads)
         found: Dict[str, Any] = {
             "core": getattr(core, "name", None),
             "backend": getattr(core, "backend", None),
@@ -68,7 +70,7 @@ class Pulsetrace:
             "calls": events // 2,  # Trace.event_count counts records: one at entry, one at exit
             "saves": {},
         }
-        if found["core"] != self.requested:
+        if found["core"] != self.requested and not self.tracer.options.trace_only:
             raise RuntimeError(f"asked for core {self.requested!r} but got {found['core']!r}")
         for ext in (".pulse", ".json") if save else ():
             found["saves"][ext] = timed_save(self.tracer.save, os.path.join(workdir, "trace" + ext))
@@ -96,10 +98,10 @@ class CProfile:
 class VizTracerMode:
     """VizTracer with its defaults except a buffer large enough to keep every call."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         from viztracer import VizTracer
 
-        self.tracer = VizTracer(tracer_entries=VIZTRACER_ENTRIES, verbose=0)
+        self.tracer = VizTracer(tracer_entries=VIZTRACER_ENTRIES, verbose=0, **options)
 
     def start(self) -> None:
         self.tracer.start()
@@ -166,6 +168,35 @@ class ModeSpec:
 
 
 MONITORING = ((3, 12), (4, 0))
+NEVER = ((0, 0), (0, 0))  # not in the default matrix: the tracing-controls benchmark (controls.py) runs it
+
+
+def _library_file() -> str:
+    """The file include_files keeps in the library_calls workload (its own, not textlib.py)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "workloads", "library_calls.py")
+
+
+def _control(name: str, label: str, build: Callable[[], Any]) -> ModeSpec:
+    return ModeSpec(name, label, build, default=NEVER)
+
+
+CONTROL_MODES: Tuple[ModeSpec, ...] = (
+    _control("pt-c-include", "pulsetrace C, include_files",
+             lambda: Pulsetrace("c", include_files=[_library_file()])),
+    _control("pt-py-include", "pulsetrace Python, include_files",
+             lambda: Pulsetrace("python", include_files=[_library_file()])),
+    _control("viz-include", "VizTracer, include_files",
+             lambda: VizTracerMode(include_files=[_library_file()])),
+    _control("pt-c-no-c", "pulsetrace C, ignore_c_function", lambda: Pulsetrace("c", ignore_c_function=True)),
+    _control("pt-py-no-c", "pulsetrace Python, ignore_c_function",
+             lambda: Pulsetrace("python", ignore_c_function=True)),
+    _control("viz-no-c", "VizTracer, ignore_c_function", lambda: VizTracerMode(ignore_c_function=True)),
+    _control("pt-c-args", "pulsetrace C, log_args", lambda: Pulsetrace("c", log_args=True)),
+    _control("pt-py-args", "pulsetrace Python, log_args", lambda: Pulsetrace("python", log_args=True)),
+    _control("viz-args", "VizTracer, log_func_args", lambda: VizTracerMode(log_func_args=True)),
+    _control("pt-c-sparse", "pulsetrace, trace_only (sparse)", lambda: Pulsetrace("c", trace_only=True)),
+    _control("viz-sparse", "VizTracer, log_sparse", lambda: VizTracerMode(log_sparse=True)),
+)
 BEFORE_MONITORING = ((3, 0), (3, 12))
 
 MODES: Tuple[ModeSpec, ...] = (
@@ -185,4 +216,5 @@ MODES: Tuple[ModeSpec, ...] = (
     ModeSpec("floor-profile-noop", "floor: no-op, SetProfile",
              lambda: Floor("profile", "all", False), default=BEFORE_MONITORING),
 )
+MODES = MODES + CONTROL_MODES
 BY_NAME: Dict[str, ModeSpec] = {spec.name: spec for spec in MODES}

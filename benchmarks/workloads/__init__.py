@@ -11,10 +11,12 @@ import importlib
 from types import ModuleType
 
 NAMES = ("fib", "hanoi", "quicksort", "sleep_fib", "mixed")
+# Workloads of the tracing-controls benchmark (controls.py) only.
+CONTROL_NAMES = ("library_calls", "fib_sparse")
 
 
 def load(name: str) -> ModuleType:
     """The workload module called ``name``."""
-    if name not in NAMES:
-        raise ValueError(f"unknown workload {name!r} (choose from: {', '.join(NAMES)})")
+    if name not in NAMES + CONTROL_NAMES:
+        raise ValueError(f"unknown workload {name!r} (choose from: {', '.join(NAMES + CONTROL_NAMES)})")
     return importlib.import_module(f"workloads.{name}")
