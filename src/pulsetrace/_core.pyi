@@ -1,7 +1,7 @@
 """Type stub for the C extension pulsetrace._core (sources in src/pulsetrace/_core/)."""
 
 from types import CodeType
-from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Sequence, Tuple
 
 BACKENDS: Tuple[str, ...]  # backends this build supports on this interpreter, preferred first
 
@@ -14,10 +14,12 @@ class Recorder:
     backend: "monitoring" (3.12+) or "setprofile".
     ignore: code objects whose frames are never recorded (the tracer's own start/stop path).
     thread_registry: threading._active, read (never written) to find each thread's Thread object.
+    config: a cores.CoreConfig (its ignore field is not read: ``ignore`` is); None: the defaults.
     """
 
     def __init__(
-        self, backend: str, ignore: Collection[CodeType], thread_registry: Dict[int, Any]
+        self, backend: str, ignore: Collection[CodeType], thread_registry: Dict[int, Any],
+        config: Any = None,
     ) -> None: ...
     @property
     def tool_id(self) -> int: ...  # the sys.monitoring tool id in use, -1 when none
@@ -26,8 +28,16 @@ class Recorder:
     def start(self) -> None: ...
     def stop(self) -> int: ...  # returns the stop timestamp; open slices get EXIT_STOP records
     def functions(self) -> List[Tuple[int, str, str, int]]: ...  # (kind, name, filename, lineno)
-    def threads(self) -> List[Tuple[int, int, Optional[Any], List[bytes], int]]:
-        """(ident, native_id, Thread object or None, chunks, lost events); hands the chunks over."""
+    def threads(
+        self,
+    ) -> List[Tuple[int, int, Optional[Any], List[bytes], int, Dict[int, str], Dict[int, str]]]:
+        """(ident, native_id, Thread object or None, chunks, lost events, args, retvals); hands the
+        chunks over. args / retvals: {record index: text} (log_args / log_retval)."""
+    def pause(self) -> None: ...  # the calling thread records no new slices until resume()
+    def resume(self) -> None: ...
+    @property
+    def trace_skipped(self) -> bool: ...  # setprofile + exception sink: an existing trace function was kept
+    def thread_trace_hook(self) -> Callable[..., Any]: ...  # for threading.settrace (exception sink)
     @property
     def hook_displaced(self) -> bool: ...  # setprofile: another tool replaced our hook
     def thread_start_hook(self) -> Callable[..., Any]: ...  # for threading.setprofile (setprofile backend)
@@ -41,5 +51,11 @@ def decode_events(data: bytes, count: int) -> bytes:
 def chrome_json_events(
     chunks: Sequence[bytes], names: Sequence[bytes], pid: int, tid: int, base_ns: int,
     write: Callable[[bytes], Any], first: bool,
+    args: Optional[Mapping[int, bytes]] = None, retvals: Optional[Mapping[int, bytes]] = None,
 ) -> int:
-    """Write one thread's slices as Chrome "X" events through ``write``; returns how many."""
+    """Write one thread's slices as Chrome "X" events through ``write``; returns how many.
+
+    args / retvals: record index -> JSON fragment, as in pulsetrace.codec.chrome_json_events."""
+
+def bounded_repr(value: Any, limit: int) -> str:
+    """reprs.bounded_repr(value, limit) as the C core renders it (for tests)."""

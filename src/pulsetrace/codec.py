@@ -16,16 +16,31 @@ open entries, which is why the encoder refuses an exit that does not close the i
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from .events import ENTER_C, EXIT_STOP, EXIT_UNWIND, KIND_MASK, RECORD_SIZE
 from .extension import c_extension
 
 Encoder = Callable[[Sequence[bytes]], bytes]
 Decoder = Callable[[bytes, int], bytes]
-ChromeJsonEvents = Callable[
-    [Sequence[bytes], Sequence[bytes], int, int, int, Callable[[bytes], Any], bool], int
-]
+Fragments = Optional[Mapping[int, bytes]]
+
+
+class ChromeJsonEvents(Protocol):
+    """The signature of chrome_json_events (the Python one below and the C one)."""
+
+    def __call__(
+        self,
+        chunks: Sequence[bytes],
+        names: Sequence[bytes],
+        pid: int,
+        tid: int,
+        base_ns: int,
+        write: Callable[[bytes], Any],
+        first: bool,
+        args: Fragments = None,
+        retvals: Fragments = None,
+    ) -> int: ...
 
 _RECORD = struct.Struct("<QI")
 _U64_LIMIT = 1 << 64
@@ -157,6 +172,7 @@ _EXIT_ARGS = {
     EXIT_UNWIND: b',"args":{"exit":"exception"}',
     EXIT_STOP: b',"args":{"unfinished":true}',
 }
+_EXIT_FRAGMENTS = {EXIT_UNWIND: b'"exit":"exception"', EXIT_STOP: b'"unfinished":true'}
 
 
 def format_us(ns: int) -> bytes:
@@ -174,6 +190,8 @@ def chrome_json_events(
     base_ns: int,
     write: Callable[[bytes], Any],
     first: bool,
+    args: Fragments = None,
+    retvals: Fragments = None,
 ) -> int:
     """Write one thread's slices as Chrome "X" events through ``write``; returns how many.
 
@@ -181,7 +199,21 @@ def chrome_json_events(
     their parents) and takes the func of its entry. ``names[func]`` is a ready JSON fragment
     (``"name":"...","cat":"..."``). Entries still open at the end make no event. Raises ValueError
     for an exit with no open entry, kind 7, a func with no name, or a chunk that is not whole records.
+
+    ``args`` / ``retvals`` map the index of a record in this thread's record sequence (all chunks,
+    0-based) to a ready JSON fragment (``"args":"x=1"``, ``"return_value":"2"``); an empty fragment
+    counts as none. A slice whose ENTER record has an args fragment, or whose exit record has a
+    retvals fragment, gets ``,"args":{...}`` holding its args fragment, its retval fragment and its
+    exit marker (exception / unfinished), those it has, in that order, joined by ",".
     """
+    if args is not None and not args:
+        args = None
+    if retvals is not None and not retvals:
+        retvals = None
+    if args is not None or retvals is not None:
+        return _chrome_json_events_with_values(
+            chunks, names, pid, tid, base_ns, write, first, args or {}, retvals or {}
+        )
     head = b'{"ph":"X","pid":%d,"tid":%d,"ts":' % (pid, tid)
     nnames = len(names)
     separator = b"" if first else b",\n"
@@ -225,6 +257,75 @@ def chrome_json_events(
     if parts:
         write(b"".join(parts))
     return count
+
+
+def _chrome_json_events_with_values(
+    chunks: Sequence[bytes],
+    names: Sequence[bytes],
+    pid: int,
+    tid: int,
+    base_ns: int,
+    write: Callable[[bytes], Any],
+    first: bool,
+    args: Mapping[int, bytes],
+    retvals: Mapping[int, bytes],
+) -> int:
+    """chrome_json_events with args / retvals fragments (kept apart: the plain loop stays lean)."""
+    head = b'{"ph":"X","pid":%d,"tid":%d,"ts":' % (pid, tid)
+    nnames = len(names)
+    separator = b"" if first else b",\n"
+    parts: List[bytes] = []
+    size = 0
+    count = 0
+    stack: List[Tuple[int, int, int]] = []
+    index = -1
+    for chunk in chunks:
+        if len(chunk) % RECORD_SIZE:
+            raise ValueError(_bad_chunk(chunk))
+        for stamp, func in _RECORD.iter_unpack(chunk):
+            index += 1
+            kind = stamp & KIND_MASK
+            if kind <= ENTER_C:
+                stack.append((stamp >> 3, func, index))
+                continue
+            if kind == _RESERVED_KIND:
+                raise ValueError("kind 7 is reserved")
+            if not stack:
+                raise ValueError("exit without an open entry")
+            enter_ns, func, enter_index = stack.pop()
+            if func >= nnames:
+                raise ValueError(f"func {func} has no name (the function table has {nnames} rows)")
+            found = [_fragment(args, enter_index), _fragment(retvals, index), _EXIT_FRAGMENTS.get(kind, b"")]
+            inside = b",".join(part for part in found if part)
+            extra = b',"args":{%s}' % inside if inside else b""
+            part = b'%s%s%s,"dur":%s,%s%s}' % (
+                separator,
+                head,
+                format_us(enter_ns - base_ns),
+                format_us((stamp >> 3) - enter_ns),
+                names[func],
+                extra,
+            )
+            separator = b",\n"
+            parts.append(part)
+            size += len(part)
+            count += 1
+            if size >= CHROME_BLOCK_SIZE:
+                write(b"".join(parts))
+                parts.clear()
+                size = 0
+    if parts:
+        write(b"".join(parts))
+    return count
+
+
+def _fragment(mapping: Mapping[int, bytes], index: int) -> bytes:
+    value = mapping.get(index)
+    if value is None:
+        return b""
+    if not isinstance(value, bytes):
+        raise ValueError("args / retvals fragments must be bytes")
+    return value
 
 
 def fast_codec() -> Tuple[Encoder, Decoder]:

@@ -150,9 +150,13 @@ class CCore:
         self.reason = ""
         self.config = config
         self._module = module
-        self._recorder = module.Recorder(backend, tuple(config.ignore), threading._active)  # type: ignore[attr-defined]
+        self._recorder = module.Recorder(
+            backend, tuple(config.ignore), threading._active, config  # type: ignore[attr-defined]
+        )
         self._start_ns = 0
         self._previous_thread_profile: Any = None
+        self._previous_thread_trace: Any = None
+        self._thread_trace_skipped = False
 
     @property
     def running(self) -> bool:
@@ -168,22 +172,44 @@ class CCore:
             # The profile hook is per thread: have threads started from now on install it too.
             self._previous_thread_profile = getattr(threading, "_profile_hook", None)
             threading.setprofile(self._recorder.thread_start_hook())
+            self._start_thread_trace()
         try:
             self._recorder.start()
         except (ValueError, RuntimeError) as exc:  # e.g. sys.monitoring has no free tool id
             if self.backend == "setprofile":
                 threading.setprofile(self._previous_thread_profile)
+                self._stop_thread_trace()
             raise CoreError(str(exc)) from None
+
+    def _start_thread_trace(self) -> None:
+        """setprofile + exception sink: new threads get the C trace function, unless another tool
+        (a debugger, coverage) already set threading.settrace: then that one is kept."""
+        self._thread_trace_skipped = False
+        self._previous_thread_trace = None
+        if self.config.exception_sink is None:
+            return
+        previous = getattr(threading, "_trace_hook", None)
+        if previous is not None:
+            self._thread_trace_skipped = True
+            return
+        self._previous_thread_trace = previous
+        threading.settrace(self._recorder.thread_trace_hook())
+
+    def _stop_thread_trace(self) -> None:
+        if self.config.exception_sink is not None and not self._thread_trace_skipped:
+            threading.settrace(self._previous_thread_trace)
 
     def stop(self) -> Recording:
         stop_ns = self._recorder.stop()  # first, so nothing below is recorded
         if self.backend == "setprofile":
             threading.setprofile(self._previous_thread_profile)
+            self._stop_thread_trace()
         functions = [FunctionInfo(*row) for row in self._recorder.functions()]
         threads: List[ThreadRecording] = []
         lost = 0
-        for ident, native_id, thread, chunks, thread_lost in self._recorder.threads():
-            threads.append(ThreadRecording(ident, native_id, thread_name(ident, native_id, thread), chunks))
+        for ident, native_id, thread, chunks, thread_lost, args, retvals in self._recorder.threads():
+            name = thread_name(ident, native_id, thread)
+            threads.append(ThreadRecording(ident, native_id, name, chunks, args, retvals))
             lost += thread_lost
         return Recording(
             functions=functions,
@@ -197,17 +223,23 @@ class CCore:
             warnings=self._warnings(),
         )
 
-    def pause(self) -> None:  # implemented with issue 3's filters (in progress)
-        raise CoreError("pause() is not available in this core yet")
+    def pause(self) -> None:
+        self._recorder.pause()
 
     def resume(self) -> None:
-        raise CoreError("resume() is not available in this core yet")
+        self._recorder.resume()
 
     def _warnings(self) -> List[str]:
+        found: List[str] = []
         if self.backend == "setprofile" and self._recorder.hook_displaced:
-            return [
+            found.append(
                 "another tool replaced pulsetrace's profile hook in the thread that started tracing "
                 "(for example cProfile enabled while tracing before Python 3.12); that thread's events "
                 "after that moment are missing"
-            ]
-        return []
+            )
+        if self.backend == "setprofile" and (self._recorder.trace_skipped or self._thread_trace_skipped):
+            found.append(
+                "another trace function (a debugger or coverage tool) was already installed, so "
+                "exceptions were not logged where it runs (log_exceptions)"
+            )
+        return found

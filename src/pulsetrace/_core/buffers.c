@@ -9,6 +9,7 @@
 int pt_thread_new_chunk(PtThread *t)
 {
     if (t->chunk != NULL) {
+        t->first_index += PT_CHUNK_RECORDS;
         int err = PyList_Append(t->chunks, t->chunk);
         Py_CLEAR(t->chunk);
         if (err < 0) {
@@ -119,6 +120,8 @@ void pt_thread_free(PtThread *t)
     Py_CLEAR(t->chunks);
     Py_CLEAR(t->ident_key);
     Py_CLEAR(t->thread_obj);
+    pt_texts_free(&t->args);
+    pt_texts_free(&t->retvals);
     PyMem_RawFree(t->stack);
     PyMem_RawFree(t);
 }
@@ -147,6 +150,7 @@ PtThread *pt_thread_for_current(void)
         return NULL;
     }
     pt_thread_find_object(t, r->registry);
+    pt_update_slow(t, r);
     t->next = r->threads;
     r->threads = t;
     pt_tls_thread = t;
@@ -163,7 +167,8 @@ int pt_caller_ignored_slow(PtThread *t, PtRecorder *r, PyObject *caller_code)
         ignored = (entry & PT_STACK_IGNORED) != 0;
     }
     else {
-        ignored = r->ignore != NULL && PySet_Contains(r->ignore, caller_code) == 1;
+        uint8_t flags = pt_code_verdict(r, caller_code);
+        ignored = flags != 0xFF && (flags & PT_FUNC_IGNORED);
         PyErr_Clear();
     }
     t->last_caller = caller_code;

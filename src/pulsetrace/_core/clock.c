@@ -70,3 +70,23 @@ PtClockMap pt_clock_map(PtClockPair session_start, PtClockPair now)
         map.mult = ((unsigned __int128)(now.ns - process_origin.ns) << 32) / (now.ticks - process_origin.ticks);
     return map;
 }
+
+/* How many pt_clock() units make ``ns`` (for min_duration). The TSC rate is measured against
+ * CLOCK_MONOTONIC; when the baseline since import is short, over a 2 ms wait first. */
+uint64_t pt_clock_ticks_for(uint64_t ns)
+{
+    if (!pt_use_tsc)
+        return ns;
+    PtClockPair now = pt_clock_pair();
+    if (now.ns - process_origin.ns < 20000000u) {
+        PtClockPair start = now;
+        while (now.ns - start.ns < 2000000u)
+            now = pt_clock_pair();
+        if (now.ticks <= start.ticks)
+            return ns;
+        return (uint64_t)(((unsigned __int128)ns * (now.ticks - start.ticks)) / (now.ns - start.ns));
+    }
+    if (now.ticks <= process_origin.ticks)
+        return ns;
+    return (uint64_t)(((unsigned __int128)ns * (now.ticks - process_origin.ticks)) / (now.ns - process_origin.ns));
+}

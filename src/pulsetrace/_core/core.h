@@ -46,7 +46,8 @@ typedef struct __attribute__((packed)) {
 #define PT_STACK_C 0x80000000u       /* the slice is a C function call */
 #define PT_STACK_IGNORED 0x40000000u /* the frame is one of ours: pops without a record */
 #define PT_STACK_WATCHED 0x20000000u /* code with a DISABLEd call site: check its globals at start */
-#define PT_ID_MASK 0x1FFFFFFFu
+#define PT_STACK_HIDE 0x10000000u    /* verdict HIDE: the frame and everything below it are not recorded */
+#define PT_ID_MASK 0x0FFFFFFFu
 
 /* ---- clock.c: the one clock of every record ----
  * Records hold CLOCK_MONOTONIC ns. While recording, when the kernel itself keeps time with the TSC
@@ -91,6 +92,7 @@ typedef struct {
 void pt_clock_init(void);
 PtClockPair pt_clock_pair(void);
 PtClockMap pt_clock_map(PtClockPair session_start, PtClockPair now);
+uint64_t pt_clock_ticks_for(uint64_t ns);
 static inline uint64_t pt_clock_to_ns(const PtClockMap *map, uint64_t ticks)
 {
     if (!pt_use_tsc)
@@ -99,6 +101,15 @@ static inline uint64_t pt_clock_to_ns(const PtClockMap *map, uint64_t ticks)
         return map->origin.ns - (uint64_t)(((unsigned __int128)(map->origin.ticks - ticks) * map->mult) >> 32);
     return map->origin.ns + (uint64_t)(((unsigned __int128)(ticks - map->origin.ticks) * map->mult) >> 32);
 }
+
+/* ---- values.c: args / retvals text of one thread, keyed by record index ---- */
+typedef struct {
+    char *data;       /* UTF-8 (surrogates kept as 3-byte sequences), entries back to back */
+    size_t len, cap;
+    uint64_t *index;  /* record index of each entry */
+    size_t *ends;     /* end offset of each entry in data */
+    size_t count, entries_cap;
+} PtTexts;
 
 /* ---- buffers.c: one per thread that produced an event during the session ---- */
 typedef struct PtThread {
@@ -117,6 +128,15 @@ typedef struct PtThread {
     uint64_t lost;           /* events that could not be stored (out of memory): reported, never hidden */
     PyObject *last_caller;   /* one-entry cache for pt_caller_ignored at depth 0 (borrowed, compared only) */
     int last_caller_ignored;
+    /* Tracing controls (controls.c). ``slow`` is the one branch the hot path pays for them: nonzero
+     * while an option is on, the thread is paused, or a HIDE frame is open. */
+    int slow;
+    int paused;
+    size_t hide_depth;      /* nonzero: everything is hidden until the stack is shallower than this */
+    size_t recorded;        /* recorded slices open (kept while max_stack_depth is on) */
+    uint64_t first_index;   /* record index of the current chunk's first record */
+    PtTexts args;
+    PtTexts retvals;
     struct PtThread *next;
 } PtThread;
 
@@ -134,6 +154,14 @@ static inline void pt_emit(PtThread *t, uint64_t ns, int kind, uint32_t func)
     t->cur->stamp = (ns << PT_KIND_BITS) | (uint64_t)kind;
     t->cur->func = func;
     t->cur++;
+}
+
+/* The index, in the thread's whole record sequence, of the record written last (-1: none yet). */
+static inline int64_t pt_last_index(PtThread *t)
+{
+    if (t->chunk == NULL)
+        return -1;
+    return (int64_t)t->first_index + (t->cur - (PtRecord *)PyBytes_AS_STRING(t->chunk)) - 1;
 }
 
 int pt_stack_grow(PtThread *t);
@@ -172,11 +200,13 @@ typedef struct {
 #define PT_FUNC_C 1
 #define PT_FUNC_IGNORED 2
 #define PT_FUNC_TAINTED 4 /* ran under two globals dicts: its call sites are never disabled */
+#define PT_FUNC_HIDE 8    /* verdict HIDE (always with PT_FUNC_IGNORED) */
 
 int pt_functable_init(PtFuncTable *ft);
 void pt_functable_clear(PtFuncTable *ft);
 /* Both return the stack entry for the function (id | flags), or (uint32_t)-1 on error. */
-uint32_t pt_code_insert(PtFuncTable *ft, PyObject *code, PyObject *ignore);
+struct PtRecorder;
+uint32_t pt_code_insert(struct PtRecorder *r, PyObject *code);
 uint32_t pt_cfunc_insert(PtFuncTable *ft, PyObject *callable, uintptr_t a, uintptr_t b, PyObject *own_module);
 PyObject *pt_functable_rows(PtFuncTable *ft);
 /* Renumber the functions densely without the ignored ones (which no record refers to); returns the
@@ -242,6 +272,20 @@ typedef struct PtRecorder {
     uint64_t stop_ns;
     PtClockPair clock_start;
     struct PtMonitoring *monitoring; /* monitoring.c state, when that backend runs */
+    /* CoreConfig (see cores.py) */
+    PyObject *code_filter;    /* callable(code) -> 0 RECORD, 1 SKIP, 2 HIDE; or NULL */
+    PyObject *exception_sink; /* callable(exc, code, lineno), or NULL */
+    size_t max_depth;         /* 0: unlimited */
+    int ignore_c;
+    uint64_t min_duration_ns;
+    uint64_t min_ticks;       /* min_duration_ns in pt_clock() units, set at start */
+    int log_args;
+    int log_retval;
+    Py_ssize_t repr_limit;
+    int gated;                /* some option needs the controls path on every entry and exit */
+    int trace_skipped;        /* setprofile + sink: another trace function was installed: not replaced */
+    void **argspecs;          /* values.c: function id -> parameter layout, built on first use */
+    size_t argspecs_cap;
 } PtRecorder;
 
 enum { PT_BACKEND_MONITORING = 1, PT_BACKEND_SETPROFILE = 2 };
@@ -266,12 +310,29 @@ static inline PtThread *pt_current_thread(void)
     return pt_thread_for_current();
 }
 
+/* ---- controls.c: the tracing controls' slow paths (filters, depth, pause, min duration, values) ---- */
+void pt_enter_slow(PtThread *t, PtRecorder *r, uint32_t entry, int kind, PyObject *code);
+void pt_exit_slow(PtThread *t, PtRecorder *r, int kind, int c, PyObject *retval);
+/* PT_FUNC_* flags of a code object never seen before: own code, then config.code_filter's verdict. */
+uint8_t pt_code_verdict(PtRecorder *r, PyObject *code);
+int pt_set_paused(PtRecorder *r, int paused);
+static inline void pt_update_slow(PtThread *t, PtRecorder *r)
+{
+    t->slow = r->gated | t->paused | (t->hide_depth != 0);
+}
+/* The frame just pushed hides itself and its subtree. */
+static inline void pt_start_hiding(PtThread *t, PtRecorder *r)
+{
+    t->hide_depth = t->depth;
+    pt_update_slow(t, r);
+}
+
 /* Record entering the Python function running ``code``. */
 static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int kind)
 {
     uint32_t entry = pt_lookup(&r->functions, (uintptr_t)code, 0);
     if (PT_UNLIKELY(entry == (uint32_t)-1)) {
-        entry = pt_code_insert(&r->functions, code, r->ignore);
+        entry = pt_code_insert(r, code);
         if (entry == (uint32_t)-1) {
             PyErr_Clear();
             t->lost++;
@@ -283,9 +344,15 @@ static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int
     if (PT_UNLIKELY(entry & PT_STACK_WATCHED) && kind == PT_ENTER_CALL &&
         r->functions.globals[entry & PT_ID_MASK] != PyEval_GetGlobals())
         pt_callsites_taint(r, entry);
+    if (PT_UNLIKELY(t->slow)) {
+        pt_enter_slow(t, r, entry, kind, code);
+        return;
+    }
     pt_push(t, entry);
     if (PT_LIKELY(!(entry & PT_STACK_IGNORED)))
         pt_emit(t, pt_clock(), kind, entry & PT_ID_MASK);
+    else if (PT_UNLIKELY(entry & PT_STACK_HIDE))
+        pt_start_hiding(t, r); /* this frame and everything below it, until it leaves */
 }
 
 int pt_caller_ignored_slow(PtThread *t, PtRecorder *r, PyObject *caller_code);
@@ -318,17 +385,26 @@ static inline int pt_enter_cfunc(PtThread *t, PtRecorder *r, PyObject *callable,
             return 1;
         }
     }
+    if (PT_UNLIKELY(t->slow)) {
+        pt_enter_slow(t, r, entry, PT_ENTER_C, NULL);
+        return 1;
+    }
     pt_push(t, entry);
     if (PT_LIKELY(!(entry & PT_STACK_IGNORED)))
         pt_emit(t, pt_clock(), PT_ENTER_C, entry & PT_ID_MASK);
     return 1;
 }
 
-/* Close the innermost open slice if it is a Python frame (c == 0) or a C call (c == 1). */
-static inline void pt_exit(PtThread *t, int kind, int c)
+/* Close the innermost open slice if it is a Python frame (c == 0) or a C call (c == 1). ``retval``:
+ * the value a Python frame returns (EXIT_RETURN), else NULL. */
+static inline void pt_exit(PtThread *t, int kind, int c, PyObject *retval)
 {
     if (t->depth == 0)
         return; /* entered before tracing started */
+    if (PT_UNLIKELY(t->slow)) {
+        pt_exit_slow(t, pt_active, kind, c, retval);
+        return;
+    }
     uint32_t entry = t->stack[t->depth - 1];
     if (((entry & PT_STACK_C) != 0) != c) {
         if (c)
@@ -355,5 +431,36 @@ PyObject *pt_setprofile_thread_hook(PtRecorder *r);
 PyObject *pt_encode_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *pt_decode_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* ---- reprs.c: reprs.bounded_repr in C ---- */
+typedef struct {
+    char *buf;         /* the first ``cap`` characters of the text, UTF-8 (surrogates as 3 bytes) */
+    size_t bytes;      /* bytes used in buf */
+    size_t size;       /* bytes allocated */
+    Py_ssize_t len;    /* characters in buf */
+    Py_ssize_t cap;
+    PyObject **active; /* containers being rendered (a container holding itself) */
+    Py_ssize_t n_active, active_cap;
+} PtReprOut;
+/* Render bounded_repr(value, limit) into out (reset first); never fails, never leaves an exception. */
+void pt_bounded_repr(PtReprOut *out, PyObject *value, Py_ssize_t limit);
+void pt_repr_out_free(PtReprOut *out);
+PyObject *pt_bounded_repr_py(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* ---- values.c: argument and return value text ---- */
+void pt_capture_args(PtThread *t, PtRecorder *r, uint32_t id, PyObject *code);
+void pt_capture_retval(PtThread *t, PtRecorder *r, PyObject *value, uint64_t index);
+int pt_texts_put(PtTexts *texts, uint64_t index, const char *utf8, size_t n);
+void pt_texts_drop(PtTexts *texts, uint64_t index);
+PyObject *pt_texts_dict(PtTexts *texts);
+void pt_texts_free(PtTexts *texts);
+void pt_argspecs_free(PtRecorder *r);
+PyObject *pt_frame_arguments_py(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* ---- exceptions.c: config.exception_sink ---- */
+void pt_exception_seen(PtThread *t, PtRecorder *r, PyObject *code, int lineno, PyObject *exc);
+int pt_trace_start(PtRecorder *r);
+void pt_trace_stop(PtRecorder *r);
+PyObject *pt_trace_thread_hook(PtRecorder *r);
 
 #endif

@@ -101,17 +101,21 @@ static uint32_t insert(PtFuncTable *ft, uintptr_t a, uintptr_t b, PyObject *obje
     return entry;
 }
 
-uint32_t pt_code_insert(PtFuncTable *ft, PyObject *code, PyObject *ignore)
+uint32_t pt_code_insert(PtRecorder *r, PyObject *code)
 {
-    uint8_t flags = 0;
-    if (ignore != NULL) {
-        int found = PySet_Contains(ignore, code);
-        if (found < 0)
-            return (uint32_t)-1;
-        if (found)
-            flags |= PT_FUNC_IGNORED;
+    uint8_t flags = pt_code_verdict(r, code);
+    if (flags == 0xFF)
+        return (uint32_t)-1;
+    uint32_t entry = insert(&r->functions, (uintptr_t)code, 0, code, flags);
+    if (entry != (uint32_t)-1 && (flags & PT_FUNC_HIDE)) {
+        entry |= PT_STACK_HIDE;
+        PtFuncTable *ft = &r->functions;
+        size_t i = pt_hash((uintptr_t)code, 0) & ft->mask;
+        while (!(ft->slots[i].used && ft->slots[i].key_a == (uintptr_t)code && ft->slots[i].key_b == 0))
+            i = (i + 1) & ft->mask;
+        ft->slots[i].id = entry;
     }
-    return insert(ft, (uintptr_t)code, 0, code, flags);
+    return entry;
 }
 
 /* The rule of pulsetrace.naming.c_function_name: "module.qualname" for functions bound to a module

@@ -37,7 +37,7 @@ static PyObject *on_py_return(PyObject *self, PyObject *const *args, Py_ssize_t 
 {
     PtThread *t = pt_current_thread();
     if (t != NULL)
-        pt_exit(t, PT_EXIT_RETURN, 0);
+        pt_exit(t, PT_EXIT_RETURN, 0, args[2]);
     Py_RETURN_NONE;
 }
 
@@ -45,7 +45,7 @@ static PyObject *on_py_yield(PyObject *self, PyObject *const *args, Py_ssize_t n
 {
     PtThread *t = pt_current_thread();
     if (t != NULL)
-        pt_exit(t, PT_EXIT_YIELD, 0);
+        pt_exit(t, PT_EXIT_YIELD, 0, NULL);
     Py_RETURN_NONE;
 }
 
@@ -53,7 +53,7 @@ static PyObject *on_py_unwind(PyObject *self, PyObject *const *args, Py_ssize_t 
 {
     PtThread *t = pt_current_thread();
     if (t != NULL)
-        pt_exit(t, PT_EXIT_UNWIND, 0);
+        pt_exit(t, PT_EXIT_UNWIND, 0, NULL);
     Py_RETURN_NONE;
 }
 
@@ -77,7 +77,7 @@ static PyObject *on_c_return(PyObject *self, PyObject *const *args, Py_ssize_t n
 {
     PtThread *t = pt_current_thread();
     if (t != NULL && (PyCFunction_Check(args[2]) || Py_IS_TYPE(args[2], &PyMethodDescr_Type)))
-        pt_exit(t, PT_EXIT_RETURN, 1);
+        pt_exit(t, PT_EXIT_RETURN, 1, NULL);
     Py_RETURN_NONE;
 }
 
@@ -85,7 +85,19 @@ static PyObject *on_c_raise(PyObject *self, PyObject *const *args, Py_ssize_t na
 {
     PtThread *t = pt_current_thread();
     if (t != NULL && (PyCFunction_Check(args[2]) || Py_IS_TYPE(args[2], &PyMethodDescr_Type)))
-        pt_exit(t, PT_EXIT_UNWIND, 1);
+        pt_exit(t, PT_EXIT_UNWIND, 1, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PtThread *t = pt_current_thread();
+    if (t != NULL && nargs == 3) {
+        int offset = (int)PyLong_AsLong(args[1]);
+        int lineno = offset >= 0 ? PyCode_Addr2Line((PyCodeObject *)args[0], offset) : -1;
+        PyErr_Clear();
+        pt_exception_seen(t, pt_active, args[0], lineno, args[2]);
+    }
     Py_RETURN_NONE;
 }
 
@@ -93,6 +105,9 @@ typedef struct {
     const char *event;
     PyMethodDef def;
 } Hook;
+
+#define C_HOOKS_FROM 6 /* hooks[6..8]: C calls, left out with ignore_c_function */
+#define RAISE_HOOK 9   /* registered only with an exception sink */
 
 static Hook hooks[] = {
     {"PY_START", {"pulsetrace_py_start", (PyCFunction)(void (*)(void))on_py_start, METH_FASTCALL, NULL}},
@@ -104,6 +119,7 @@ static Hook hooks[] = {
     {"CALL", {"pulsetrace_call", (PyCFunction)(void (*)(void))on_call, METH_FASTCALL, NULL}},
     {"C_RETURN", {"pulsetrace_c_return", (PyCFunction)(void (*)(void))on_c_return, METH_FASTCALL, NULL}},
     {"C_RAISE", {"pulsetrace_c_raise", (PyCFunction)(void (*)(void))on_c_raise, METH_FASTCALL, NULL}},
+    {"RAISE", {"pulsetrace_raise", (PyCFunction)(void (*)(void))on_raise, METH_FASTCALL, NULL}},
 };
 #define N_HOOKS (sizeof(hooks) / sizeof(hooks[0]))
 
@@ -191,7 +207,7 @@ int pt_monitoring_start(PtRecorder *r)
     }
     if ((r->tool_id = take_tool_id(m->monitoring)) < 0)
         goto fail;
-    if (pt_callsites_start(r) < 0)
+    if (!r->ignore_c && pt_callsites_start(r) < 0)
         goto fail;
     /* Sites DISABLEd in an earlier session stay disabled until restarted. */
     PyObject *res = PyObject_CallMethod(m->monitoring, "restart_events", NULL);
@@ -200,6 +216,8 @@ int pt_monitoring_start(PtRecorder *r)
     Py_DECREF(res);
     long mask = 0;
     for (size_t i = 0; i < N_HOOKS; i++) {
+        if ((r->ignore_c && i >= C_HOOKS_FROM && i < RAISE_HOOK) || (i == RAISE_HOOK && r->exception_sink == NULL))
+            continue; /* not even delivered */
         PyObject *flag = PyObject_GetAttrString(events, hooks[i].event);
         PyObject *func = flag ? PyCFunction_New(&hooks[i].def, NULL) : NULL;
         PyObject *pair = func ? PyTuple_Pack(2, flag, func) : NULL;

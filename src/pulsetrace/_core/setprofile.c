@@ -166,20 +166,22 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             kind = exit_kind(frame, code);
             Py_DECREF(code);
         }
-        pt_exit(t, kind, 0);
+        pt_exit(t, kind, 0, kind == PT_EXIT_RETURN ? arg : NULL);
         break;
     }
     case PyTrace_C_CALL: {
+        if (pt_active->ignore_c)
+            break;
         PyCodeObject *caller = t->depth == 0 ? PyFrame_GetCode(frame) : NULL; /* only needed at depth 0 */
         pt_enter_cfunc(t, pt_active, arg, (PyObject *)caller);
         Py_XDECREF(caller);
         break;
     }
     case PyTrace_C_RETURN:
-        pt_exit(t, PT_EXIT_RETURN, 1);
+        pt_exit(t, PT_EXIT_RETURN, 1, NULL);
         break;
     case PyTrace_C_EXCEPTION:
-        pt_exit(t, PT_EXIT_UNWIND, 1);
+        pt_exit(t, PT_EXIT_UNWIND, 1, NULL);
         break;
     default:
         break;
@@ -198,12 +200,15 @@ int pt_setprofile_start(PtRecorder *r)
     }
     r->hook_displaced = 0;
     PyEval_SetProfile(profile, (PyObject *)r);
+    if (!PyErr_Occurred())
+        pt_trace_start(r);
     return PyErr_Occurred() ? -1 : 0;
 }
 
 int pt_setprofile_stop(PtRecorder *r)
 {
     PyThreadState *tstate = PyThreadState_Get();
+    pt_trace_stop(r);
     /* Someone replaced our hook while we recorded (e.g. cProfile enabled inside the traced code):
      * the events after that are missing, and the trace must say so. */
     r->hook_displaced = tstate->c_profilefunc != profile;

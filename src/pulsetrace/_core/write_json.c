@@ -3,6 +3,11 @@
  * Each slice becomes {"ph":"X","pid":P,"tid":T,"ts":TS,"dur":DUR,<name fragment><args>} in the order
  * slices end; ts and dur are microseconds with exactly three decimals, so nanoseconds survive. The
  * caller supplies each function's pre-escaped `"name":...,"cat":...` fragment.
+ *
+ * Optional ``args`` / ``retvals`` map a record's index in the thread's record sequence (all chunks,
+ * 0-based) to a ready JSON fragment (`"args":"x=1"`, `"return_value":"2"`): a slice whose ENTER has
+ * an args fragment or whose exit has a retvals fragment gets ,"args":{args,retval,exit marker} with
+ * the fragments it has, in that order, joined by ",".
  */
 #include "core.h"
 
@@ -72,15 +77,62 @@ static inline char *put_us(char *p, int64_t ns)
 
 typedef struct {
     uint64_t ns;
+    uint64_t index;
     uint32_t func;
 } Open;
 
+/* The fragment for record ``index`` (borrowed, NULL: none; -1 on error). */
+static int fragment(PyObject *mapping, uint64_t index, PyObject **found)
+{
+    *found = NULL;
+    if (mapping == NULL)
+        return 0;
+    PyObject *key = PyLong_FromUnsignedLongLong(index);
+    if (key == NULL)
+        return -1;
+    PyObject *value;
+    if (PyDict_Check(mapping)) {
+        value = PyDict_GetItemWithError(mapping, key);
+        Py_XINCREF(value);
+    }
+    else {
+        value = PyObject_GetItem(mapping, key);
+        if (value == NULL && PyErr_ExceptionMatches(PyExc_KeyError))
+            PyErr_Clear();
+    }
+    Py_DECREF(key);
+    if (value == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    int ok = PyBytes_Check(value) && PyBytes_GET_SIZE(value) <= BLOCK / 4;
+    Py_DECREF(value); /* the mapping keeps it alive while we write it */
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "args / retvals fragments must be bytes shorter than 256 KiB");
+        return -1;
+    }
+    *found = PyBytes_GET_SIZE(value) ? value : NULL; /* an empty fragment is no fragment */
+    return 0;
+}
+
+static inline char *put_bytes(char *p, PyObject *bytes)
+{
+    memcpy(p, PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+    return p + PyBytes_GET_SIZE(bytes);
+}
+
 PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "chrome_json_events(chunks, names, pid, tid, base_ns, write, first)");
+    if (nargs < 7 || nargs > 9) {
+        PyErr_SetString(PyExc_TypeError,
+                        "chrome_json_events(chunks, names, pid, tid, base_ns, write, first, args=None, retvals=None)");
         return NULL;
     }
+    PyObject *arg_map = nargs > 7 && args[7] != Py_None ? args[7] : NULL;
+    PyObject *ret_map = nargs > 8 && args[8] != Py_None ? args[8] : NULL;
+    if (arg_map != NULL && PyDict_Check(arg_map) && PyDict_GET_SIZE(arg_map) == 0)
+        arg_map = NULL;
+    if (ret_map != NULL && PyDict_Check(ret_map) && PyDict_GET_SIZE(ret_map) == 0)
+        ret_map = NULL;
+    uint64_t index = 0;
     PyObject *chunks = PySequence_Fast(args[0], "chunks must be a sequence of bytes");
     PyObject *names = chunks ? PySequence_Fast(args[1], "names must be a sequence of bytes") : NULL;
     long long pid = PyLong_AsLongLong(args[2]);
@@ -116,7 +168,7 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
         }
         const PtRecord *rec = (const PtRecord *)PyBytes_AS_STRING(chunk);
         const PtRecord *end = rec + PyBytes_GET_SIZE(chunk) / sizeof(PtRecord);
-        for (; rec < end; rec++) {
+        for (; rec < end; rec++, index++) {
             uint64_t ns = rec->stamp >> PT_KIND_BITS;
             unsigned kind = (unsigned)(rec->stamp & 7);
             if (kind == 7) {
@@ -134,6 +186,7 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
                     stack = grown;
                 }
                 stack[depth].ns = ns;
+                stack[depth].index = index;
                 stack[depth].func = rec->func;
                 depth++;
                 continue;
@@ -149,7 +202,12 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
             }
             PyObject *name = PySequence_Fast_GET_ITEM(names, open.func);
             size_t name_len = (size_t)PyBytes_GET_SIZE(name);
-            if (o.len + name_len + 256 > BLOCK && flush(&o) < 0)
+            PyObject *arg_text, *ret_text;
+            if (fragment(arg_map, open.index, &arg_text) < 0 || fragment(ret_map, index, &ret_text) < 0)
+                goto fail;
+            size_t extra = (arg_text ? (size_t)PyBytes_GET_SIZE(arg_text) : 0) +
+                           (ret_text ? (size_t)PyBytes_GET_SIZE(ret_text) : 0);
+            if (o.len + name_len + extra + 256 > BLOCK && flush(&o) < 0)
                 goto fail;
             char *p = o.buf + o.len;
             if (!first) {
@@ -165,15 +223,26 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
             *p++ = ',';
             memcpy(p, PyBytes_AS_STRING(name), name_len);
             p += name_len;
-            if (kind == PT_EXIT_UNWIND) {
-                static const char a[] = ",\"args\":{\"exit\":\"exception\"}";
-                memcpy(p, a, sizeof a - 1);
-                p += sizeof a - 1;
-            }
-            else if (kind == PT_EXIT_STOP) {
-                static const char a[] = ",\"args\":{\"unfinished\":true}";
-                memcpy(p, a, sizeof a - 1);
-                p += sizeof a - 1;
+            if (arg_text != NULL || ret_text != NULL || kind == PT_EXIT_UNWIND || kind == PT_EXIT_STOP) {
+                static const char open_args[] = ",\"args\":{";
+                memcpy(p, open_args, sizeof open_args - 1);
+                p += sizeof open_args - 1;
+                char *inside = p;
+                if (arg_text != NULL)
+                    p = put_bytes(p, arg_text);
+                if (ret_text != NULL) {
+                    if (p != inside)
+                        *p++ = ',';
+                    p = put_bytes(p, ret_text);
+                }
+                if (kind == PT_EXIT_UNWIND || kind == PT_EXIT_STOP) {
+                    static const char exc[] = "\"exit\":\"exception\"", stop[] = "\"unfinished\":true";
+                    if (p != inside)
+                        *p++ = ',';
+                    memcpy(p, kind == PT_EXIT_UNWIND ? exc : stop, kind == PT_EXIT_UNWIND ? sizeof exc - 1 : sizeof stop - 1);
+                    p += kind == PT_EXIT_UNWIND ? sizeof exc - 1 : sizeof stop - 1;
+                }
+                *p++ = '}';
             }
             *p++ = '}';
             o.len = (size_t)(p - o.buf);
