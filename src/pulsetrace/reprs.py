@@ -13,6 +13,11 @@ Two rules keep the text equal to the prefix of ``repr(value)``: elements inside 
 rendered with the same bounded rule, and a str or bytes longer than the limit chooses its quotes
 from its first ``limit`` characters (repr looks at the whole string). The C core implements the same
 rule (``_core/reprs.c``) and tests compare the two on the same values; change both or neither.
+
+A container met again inside itself is shown as repr() shows it (``[...]``, ``(...)``, ``{...}``).
+That is tracked by this module alone, not by the interpreter's ``Py_ReprEnter``: a container reached
+again through an object's own ``__repr__`` is rendered once more by that repr() before its guard
+stops it (``[[[...]]]`` where repr() gives ``[[...]]``), in both cores alike.
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ _CONTAINERS: Dict[type, Tuple[str, str]] = {
     tuple: ("(", ")"),
     set: ("{", "}"),
     frozenset: ("frozenset({", "})"),
+}
+
+
+# What repr() shows for a container met again inside itself (sets and frozensets cannot be).
+_RECURSION: Dict[type, str] = {
+    list: "[...]",
+    tuple: "(...)",
+    dict: "{...}",
+    set: "set(...)",
+    frozenset: "frozenset(...)",
 }
 
 
@@ -51,12 +66,12 @@ def _render(value: Any, budget: int, active: Set[int]) -> str:
     kind = type(value)
     if kind is str or kind is bytes:
         if len(value) >= budget:  # the repr is longer than the budget: render a prefix only
-            return repr(value[:budget])
+            return repr(value[: max(budget, 0)])
         return repr(value)
     if kind in _CONTAINERS or kind is dict:
         key = id(value)
         if key in active:  # a container that holds itself: what repr shows
-            return "{...}" if kind is dict else "[...]" if kind is list else repr(value)
+            return _RECURSION[kind]
         active.add(key)
         try:
             return _render_container(value, kind, budget, active)
@@ -91,6 +106,8 @@ def _render_container(value: Any, kind: type, budget: int, active: Set[int]) -> 
                 return "".join(parts)
             parts.append(": ")
             used += 2
+            if used >= budget:
+                return "".join(parts)
             item = item[1]
         text = _render(item, budget - used, active)
         parts.append(text)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from ..events import FUNC_PYTHON
-from ..recording import Recording
+from ..recording import Recording, ThreadRecording
 from .qualnames import qualify
 from .trace import ProcessTrace, ThreadTrace, Trace
+
+if TYPE_CHECKING:
+    from ..custom.log import CustomRecording
 
 
 def read_sources(filenames: List[str]) -> Dict[str, str]:
@@ -56,8 +59,9 @@ def build_trace(
     argv: Optional[List[str]] = None,
     metadata: Optional[Dict[str, Any]] = None,
     with_sources: bool = True,
+    custom: Optional[CustomRecording] = None,
 ) -> Trace:
-    """A one-process Trace from a core's Recording."""
+    """A one-process Trace from a core's Recording and the custom events recorded beside it."""
     argv = list(sys.argv if argv is None else argv)
     filenames = sorted({f.filename for f in recording.functions if f.kind == FUNC_PYTHON})
     meta: Dict[str, Any] = {
@@ -72,7 +76,7 @@ def build_trace(
         pid=os.getpid(),
         name=process_name or " ".join(["python", *argv[:1]]).strip(),
         functions=qualify(list(recording.functions)),
-        threads=[ThreadTrace(t.ident, t.native_id, t.name, t.chunks) for t in recording.threads],
+        threads=merge_threads(recording.threads, custom),
         start_ns=recording.start_ns,
         stop_ns=recording.stop_ns,
         wall_anchor_ns=wall_anchor_ns,
@@ -82,4 +86,34 @@ def build_trace(
         sources=SourceTexts(filenames) if with_sources else {},
         metadata=meta,
     )
+    if custom is not None:
+        process.instants = list(custom.instants)
+        process.counters = list(custom.counters)
+        process.objects = list(custom.objects)
     return Trace([process])
+
+
+def merge_threads(recorded: List[ThreadRecording], custom: Optional[CustomRecording]) -> List[ThreadTrace]:
+    """The core's threads with their custom events; threads with custom events only come last.
+
+    A thread is matched by (ident, native_id). Both can be reused by a later thread, so when several
+    recorded threads match, the custom events go to the first of them (the log cannot tell them apart).
+    """
+    threads = [
+        ThreadTrace(t.ident, t.native_id, t.name, t.chunks, args=dict(t.args), retvals=dict(t.retvals))
+        for t in recorded
+    ]
+    if custom is None:
+        return threads
+    by_key: Dict[Tuple[int, int], ThreadTrace] = {}
+    for thread in threads:
+        by_key.setdefault((thread.ident, thread.native_id), thread)
+    for events in custom.threads:
+        match = by_key.get((events.ident, events.native_id))
+        if match is None:
+            match = ThreadTrace(events.ident, events.native_id, events.name)
+            threads.append(match)
+            by_key[(events.ident, events.native_id)] = match
+        match.instants.extend(events.instants)
+        match.spans.extend(events.spans)
+    return threads

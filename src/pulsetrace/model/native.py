@@ -4,7 +4,9 @@ Layout (docs/format.md is the full specification)::
 
     header   MAGIC (8 bytes), u32 format version
     section  tag (4 bytes), u64 payload length, u32 CRC-32 of tag + length + payload, payload
-    ...      per process: PROC (JSON), FUNC (function table), one EVTS per thread, SRCS per file
+    ...      per process: PROC (JSON), FUNC (function table), one EVTS per thread, each followed by
+             that thread's optional ARGS / RETS (argument and return value text) and TCEV (custom
+             events); an optional PCEV (the process's custom events); SRCS per file
     END!     u32 number of processes; nothing may follow
 
 All integers are little-endian. Readers skip sections whose tag they do not know (after checking
@@ -24,11 +26,20 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from ..codec import fast_codec
+from ..events import ENTER_CALL, EXIT_RETURN
 from ..recording import FunctionInfo
+from .native_custom import (
+    ProcessCustom,
+    ThreadCustom,
+    decode_process_custom,
+    decode_thread_custom,
+    decode_values,
+)
 from .trace import ProcessTrace, ThreadTrace, Trace
 
 MAGIC = b"\x89PLS\r\n\x1a\n"  # high bit, "PLS", CRLF, ^Z, LF: catches text-mode mangling like PNG's
-FORMAT_VERSION = 1  # 1: PROC/FUNC/EVTS/SRCS/END! sections, varint delta event streams (pulsetrace 0.1)
+FORMAT_VERSION = 2  # 1: PROC/FUNC/EVTS/SRCS/END!, varint delta event streams; 2: + ARGS/RETS/TCEV/PCEV
+READABLE_VERSIONS = (1, 2)  # a version-1 file is a version-2 file without the sections 2 added
 
 HEADER = struct.Struct("<8sI")  # magic, format version
 SECTION = struct.Struct("<4sQI")  # tag, payload length, CRC-32 of tag + length + payload
@@ -42,7 +53,13 @@ TAG_PROCESS = b"PROC"
 TAG_FUNCTIONS = b"FUNC"
 TAG_EVENTS = b"EVTS"
 TAG_SOURCE = b"SRCS"
+TAG_ARGS = b"ARGS"
+TAG_RETVALS = b"RETS"
+TAG_THREAD_CUSTOM = b"TCEV"
+TAG_PROCESS_CUSTOM = b"PCEV"
 TAG_END = b"END!"
+VALUES_HEADER = struct.Struct("<IQ")  # ARGS / RETS: thread index, number of texts
+THREAD_INDEX = struct.Struct("<I")  # TCEV: thread index
 
 TEXT_ENCODING = "utf-8"
 TEXT_ERRORS = "surrogatepass"  # filenames and argv may hold lone surrogates (undecodable bytes)
@@ -85,11 +102,11 @@ def iter_sections(data: bytes, path: str = "<bytes>") -> Iterator[Section]:
     if size < HEADER.size:
         raise TraceFileError(path, f"truncated: the file ends inside its {HEADER.size}-byte header")
     _, version = HEADER.unpack_from(data)
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         newer = " (written by a newer pulsetrace: upgrade to read it)" if version > FORMAT_VERSION else ""
+        known = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise TraceFileError(
-            path,
-            f"unsupported format version {version}; this pulsetrace reads version {FORMAT_VERSION}{newer}",
+            path, f"unsupported format version {version}; this pulsetrace reads versions {known}{newer}"
         )
     view = memoryview(data)
     pos = HEADER.size
@@ -143,7 +160,7 @@ def parse_trace(data: bytes, path: str = "<bytes>") -> Trace:
             if current is not None:
                 processes.append(current.finish(path))
             current = _ProcessParts(_parse_process(payload, path, section.offset))
-        elif tag in (TAG_FUNCTIONS, TAG_EVENTS, TAG_SOURCE):
+        elif tag in _PROCESS_SECTIONS:
             if current is None:
                 raise TraceFileError(
                     path, f"section {_tag_name(tag)} at byte {section.offset} before any process"
@@ -152,8 +169,14 @@ def parse_trace(data: bytes, path: str = "<bytes>") -> Trace:
                 current.add_functions(payload, path, section.offset)
             elif tag == TAG_EVENTS:
                 current.add_events(payload, path, section.offset)
-            else:
+            elif tag == TAG_SOURCE:
                 current.add_source(payload, path, section.offset)
+            elif tag in (TAG_ARGS, TAG_RETVALS):
+                current.add_values(tag, payload, path, section.offset)
+            elif tag == TAG_THREAD_CUSTOM:
+                current.add_thread_custom(payload, path, section.offset)
+            else:
+                current.add_process_custom(payload, path, section.offset)
         elif tag == TAG_END:
             if current is not None:
                 processes.append(current.finish(path))
@@ -167,6 +190,17 @@ def parse_trace(data: bytes, path: str = "<bytes>") -> Trace:
     return Trace(processes)
 
 
+_PROCESS_SECTIONS = (
+    TAG_FUNCTIONS,
+    TAG_EVENTS,
+    TAG_SOURCE,
+    TAG_ARGS,
+    TAG_RETVALS,
+    TAG_THREAD_CUSTOM,
+    TAG_PROCESS_CUSTOM,
+)
+
+
 @dataclass
 class _ThreadInfo:
     ident: int
@@ -174,6 +208,9 @@ class _ThreadInfo:
     name: str
     events: int
     chunks: Optional[List[bytes]] = None
+    args: Optional[Dict[int, str]] = None
+    retvals: Optional[Dict[int, str]] = None
+    custom: Optional[ThreadCustom] = None
 
 
 @dataclass
@@ -183,6 +220,7 @@ class _ProcessParts:
     meta: Dict[str, Any]
     functions: Optional[List[FunctionInfo]] = None
     sources: Dict[str, str] = field(default_factory=dict)
+    custom: Optional[ProcessCustom] = None
 
     @property
     def label(self) -> str:
@@ -235,6 +273,64 @@ class _ProcessParts:
             )
         thread.chunks = [records] if records else []
 
+    def add_values(self, tag: bytes, payload: memoryview, path: str, offset: int) -> None:
+        """ARGS or RETS: the argument or return value text of one thread's calls."""
+        what = "arguments" if tag == TAG_ARGS else "return values"
+        if len(payload) < VALUES_HEADER.size:
+            raise TraceFileError(path, f"{what} section at byte {offset} is too short")
+        index, count = VALUES_HEADER.unpack_from(payload)
+        thread, where = self._thread_after_events(index, f"the {what} at byte {offset}", path)
+        if (thread.args if tag == TAG_ARGS else thread.retvals) is not None:
+            raise TraceFileError(path, f"{where} has a second {what} section at byte {offset}")
+        assert thread.chunks is not None
+        records = thread.chunks[0] if thread.chunks else b""
+        kind = ENTER_CALL if tag == TAG_ARGS else EXIT_RETURN
+        try:
+            values = decode_values(payload[VALUES_HEADER.size :], count, records, kind)
+        except (ValueError, zlib.error) as exc:
+            raise TraceFileError(path, f"corrupt {what} of {where} (byte {offset}): {exc}") from None
+        if tag == TAG_ARGS:
+            thread.args = values
+        else:
+            thread.retvals = values
+
+    def add_thread_custom(self, payload: memoryview, path: str, offset: int) -> None:
+        """TCEV: one thread's instants and spans."""
+        if len(payload) < THREAD_INDEX.size:
+            raise TraceFileError(path, f"custom events section at byte {offset} is too short")
+        (index,) = THREAD_INDEX.unpack_from(payload)
+        thread, where = self._thread_after_events(index, f"the custom events at byte {offset}", path)
+        if thread.custom is not None:
+            raise TraceFileError(path, f"{where} has a second custom events section at byte {offset}")
+        try:
+            thread.custom = decode_thread_custom(payload[THREAD_INDEX.size :], thread.native_id)
+        except (ValueError, zlib.error) as exc:
+            raise TraceFileError(path, f"corrupt custom events of {where} (byte {offset}): {exc}") from None
+
+    def add_process_custom(self, payload: memoryview, path: str, offset: int) -> None:
+        """PCEV: the process's instants of process/global scope, counters and object events."""
+        if self.custom is not None:
+            raise TraceFileError(path, f"{self.label} has a second process events section at byte {offset}")
+        try:
+            self.custom = decode_process_custom(payload)
+        except (ValueError, zlib.error) as exc:
+            raise TraceFileError(
+                path, f"corrupt process custom events of {self.label} (byte {offset}): {exc}"
+            ) from None
+
+    def _thread_after_events(self, index: int, what: str, path: str) -> Tuple[_ThreadInfo, str]:
+        """The thread #index, whose events section must have come already."""
+        threads = self.threads()
+        if index >= len(threads):
+            raise TraceFileError(
+                path, f"{what} are for thread #{index}, but {self.label} has {len(threads)} threads"
+            )
+        thread = threads[index]
+        where = f"thread {thread.name!r} of {self.label}"
+        if thread.chunks is None:
+            raise TraceFileError(path, f"{what} come before the events section of {where}")
+        return thread, where
+
     def add_source(self, payload: memoryview, path: str, offset: int) -> None:
         try:
             name, rest = _split_string(payload, 0)
@@ -251,8 +347,21 @@ class _ProcessParts:
         for thread in self.threads():
             if thread.chunks is None:
                 raise TraceFileError(path, f"thread {thread.name!r} of {self.label} has no events section")
-            threads.append(ThreadTrace(thread.ident, thread.native_id, thread.name, thread.chunks))
+            custom = thread.custom or ThreadCustom([], [])
+            threads.append(
+                ThreadTrace(
+                    thread.ident,
+                    thread.native_id,
+                    thread.name,
+                    thread.chunks,
+                    args=thread.args or {},
+                    retvals=thread.retvals or {},
+                    instants=custom.instants,
+                    spans=custom.spans,
+                )
+            )
         meta = self.meta
+        process = self.custom or ProcessCustom([], [], [])
         return ProcessTrace(
             pid=meta["pid"],
             name=meta["name"],
@@ -266,6 +375,9 @@ class _ProcessParts:
             python_version=meta["python_version"],
             sources=self.sources,
             metadata=meta["metadata"],
+            instants=process.instants,
+            counters=process.counters,
+            objects=process.objects,
         )
 
 

@@ -3,6 +3,12 @@
 A ``Trace`` holds one or more processes; each process holds its function table, its threads'
 event chunks (``pulsetrace.events`` records) and the metadata a viewer needs (names, clock
 anchors, command line, source text). Writers and views read this, never a core.
+
+Beside the function slices, a thread holds the text of its calls' arguments and return values
+(``args`` / ``retvals``, keyed by record index) and its custom events; a process holds the custom
+events that belong to no single thread (model/custom.py says which is which).
+``event_count`` and ``call_count`` count function records and slices only; ``custom_event_count``
+counts the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..events import Event, count_events, iter_events
 from ..recording import FunctionInfo
+from .custom import CounterSample, Instant, ObjectEvent, Span
 
 
 @dataclass
@@ -22,6 +29,12 @@ class ThreadTrace:
     native_id: int
     name: str
     chunks: List[bytes] = field(default_factory=list)
+    # log_args / log_retval text keyed by record index (position in the thread's record sequence):
+    # args by the ENTER_CALL record of a Python call, return values by its EXIT_RETURN record.
+    args: Dict[int, str] = field(default_factory=dict)
+    retvals: Dict[int, str] = field(default_factory=dict)
+    instants: List[Instant] = field(default_factory=list)  # scope "thread", in time order
+    spans: List[Span] = field(default_factory=list)  # in the order they ended
 
     def events(self) -> Iterator[Event]:
         return iter_events(self.chunks)
@@ -35,6 +48,11 @@ class ThreadTrace:
     def call_count(self) -> int:
         """Calls (slices). Every stream is balanced: each entry has its exit, EXIT_STOP included."""
         return self.event_count // 2
+
+    @property
+    def custom_event_count(self) -> int:
+        """Instants and spans of this thread."""
+        return len(self.instants) + len(self.spans)
 
 
 @dataclass
@@ -53,10 +71,20 @@ class ProcessTrace:
     python_version: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)  # filename -> source text
     metadata: Dict[str, Any] = field(default_factory=dict)  # core, backend, options, ...
+    # Custom events that belong to no single thread, each in time order.
+    instants: List[Instant] = field(default_factory=list)  # scope "process" or "global"
+    counters: List[CounterSample] = field(default_factory=list)
+    objects: List[ObjectEvent] = field(default_factory=list)
 
     @property
     def event_count(self) -> int:
         return sum(thread.event_count for thread in self.threads)
+
+    @property
+    def custom_event_count(self) -> int:
+        """Custom events of the threads and of the process."""
+        own = len(self.instants) + len(self.counters) + len(self.objects)
+        return own + sum(thread.custom_event_count for thread in self.threads)
 
     @property
     def call_count(self) -> int:
@@ -80,6 +108,10 @@ class Trace:
     @property
     def call_count(self) -> int:
         return sum(process.call_count for process in self.processes)
+
+    @property
+    def custom_event_count(self) -> int:
+        return sum(process.custom_event_count for process in self.processes)
 
     def process(self, pid: Optional[int] = None) -> ProcessTrace:
         """The process with this pid, or the only/first one when pid is None."""

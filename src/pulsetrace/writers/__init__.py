@@ -30,6 +30,7 @@ class SaveResult:
     events: int  # event records in the trace (entries and exits)
     bytes_written: int
     calls: int = 0  # calls (entry/exit pairs) in the trace
+    custom_events: int = 0  # instants, spans, counter samples and object events
 
 
 def choose_writer(path: PathArg, format_name: Optional[str] = None) -> Writer:
@@ -53,7 +54,9 @@ def save(trace: Trace, path: PathArg, format_name: Optional[str] = None) -> Save
     writer = choose_writer(name, format_name)
     with open_output(name) as stream:
         writer.write(trace, stream)
-    return SaveResult(name, writer.name, trace.event_count, stream.bytes_written, trace.call_count)
+    return SaveResult(
+        name, writer.name, trace.event_count, stream.bytes_written, trace.call_count, trace.custom_event_count
+    )
 
 
 __all__ = [

@@ -1,6 +1,8 @@
 """Chrome Trace Event JSON (Perfetto, chrome://tracing, speedscope), plain or gzipped.
 
-Every finished slice becomes one complete ("X") event; "M" events name the processes and threads.
+Every finished slice becomes one complete ("X") event (with its arguments and return value when they
+were recorded); "M" events name the processes and threads; custom events follow each thread's slices
+and then the process's (chrome_custom).
 Timestamps are microseconds with three decimals, so they are exact to the nanosecond. They count
 from the earliest wall-clock start among the processes, each process's monotonic clock placed on the
 wall clock by its own anchor pair: several processes line up, and one process is exact.
@@ -16,7 +18,7 @@ from ..codec import fast_chrome_json
 from ..events import FUNC_C
 from ..model import ProcessTrace, Trace
 from ..recording import FunctionInfo
-from .output import OutputError
+from .chrome_custom import process_custom_events, thread_custom_events, write_slices
 from .registry import Sink, Writer, register
 
 GZIP_LEVEL = 1  # trace JSON is so repetitive that level 1 is within ~15% of level 6 and 3-4x faster
@@ -42,13 +44,14 @@ class ChromeJsonWriter(Writer):
                 first = False
             names = name_fragments(process.functions)
             for thread in process.threads:
-                try:
-                    count = slices(thread.chunks, names, process.pid, thread.native_id, base_ns, write, first)
-                except ValueError as exc:
-                    raise OutputError(
-                        f"cannot export thread {thread.name!r} of process {process.pid}: {exc}"
-                    ) from None
+                count = write_slices(slices, thread, names, process.pid, base_ns, write, first)
                 first = first and count == 0
+                for event in thread_custom_events(thread, process.pid, base_ns):
+                    write(event if first else b",\n" + event)
+                    first = False
+            for event in process_custom_events(process, base_ns):
+                write(event if first else b",\n" + event)
+                first = False
         write(b'\n],"displayTimeUnit":"ns","metadata":')
         write(json.dumps(trace_metadata(trace, base_wall_ns, bases), allow_nan=False).encode("ascii"))
         write(b"}\n")
@@ -146,6 +149,7 @@ def trace_metadata(trace: Trace, base_wall_ns: int, bases: List[int]) -> Dict[st
                 "mono_anchor_ns": p.mono_anchor_ns,
                 "base_ns": base,
                 "events": p.event_count,
+                "custom_events": p.custom_event_count,
                 "metadata": p.metadata,
             }
             for p, base in zip(trace.processes, bases)

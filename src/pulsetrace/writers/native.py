@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 from ..codec import fast_codec
 from ..model import ProcessTrace, Trace
@@ -21,16 +21,23 @@ from ..model.native import (
     HEADER,
     MAGIC,
     SECTION,
+    TAG_ARGS,
     TAG_END,
     TAG_EVENTS,
     TAG_FUNCTIONS,
     TAG_PROCESS,
+    TAG_PROCESS_CUSTOM,
+    TAG_RETVALS,
     TAG_SOURCE,
+    TAG_THREAD_CUSTOM,
     TEXT_ENCODING,
     TEXT_ERRORS,
+    THREAD_INDEX,
     U32,
+    VALUES_HEADER,
     section_crc,
 )
+from ..model.native_custom import encode_process_custom, encode_thread_custom, encode_values
 from ..recording import FunctionInfo
 from .output import OutputError
 from .registry import Sink, Writer, register
@@ -60,11 +67,30 @@ class NativeWriter(Writer):
                         f"cannot save the events of thread {thread.name!r} of process {process.pid}: {exc}"
                     ) from None
                 write_section(stream, TAG_EVENTS, EVENTS_HEADER.pack(index, thread.event_count), body)
+                for tag, values in ((TAG_ARGS, thread.args), (TAG_RETVALS, thread.retvals)):
+                    if values:
+                        header = VALUES_HEADER.pack(index, len(values))
+                        write_section(stream, tag, header, encode_values(values))
+                if thread.instants or thread.spans:
+                    body = _custom_json(encode_thread_custom, process, thread.instants, thread.spans)
+                    write_section(stream, TAG_THREAD_CUSTOM, THREAD_INDEX.pack(index), body)
+            if process.instants or process.counters or process.objects:
+                body = _custom_json(
+                    encode_process_custom, process, process.instants, process.counters, process.objects
+                )
+                write_section(stream, TAG_PROCESS_CUSTOM, body)
             for filename, text in sorted(process.sources.items()):
                 name = filename.encode(TEXT_ENCODING, TEXT_ERRORS)
                 compressed = zlib.compress(text.encode(TEXT_ENCODING, TEXT_ERRORS), SOURCE_COMPRESSION)
                 write_section(stream, TAG_SOURCE, U32.pack(len(name)), name, compressed)
         write_section(stream, TAG_END, U32.pack(len(trace.processes)))
+
+
+def _custom_json(encode: Callable[..., bytes], process: ProcessTrace, *events: Any) -> bytes:
+    try:
+        return encode(*events)
+    except (TypeError, ValueError) as exc:  # args that are not JSON values (a hand-built model)
+        raise OutputError(f"the custom events of process {process.pid} cannot be saved: {exc}") from None
 
 
 def write_section(stream: Sink, tag: bytes, *parts: bytes) -> None:
