@@ -123,24 +123,37 @@ class TraceOptions:
         """Options from raw values (strings from a command line, TOML values, Python values)."""
         return cls().updated(values, source)
 
-    def updated(self, values: Mapping[str, Any], source: str = "") -> TraceOptions:
-        """These options with ``values`` (validated) taking priority."""
+    def updated(self, values: Mapping[str, Any], source: str = "", *, check: bool = True) -> TraceOptions:
+        """These options with ``values`` (validated) taking priority.
+
+        ``check=False`` leaves the rules between options (``check()``) to the caller, for one that
+        merges several sources and checks once at the end.
+        """
         converted: Dict[str, Any] = {}
         for name, raw in values.items():
-            if name not in SPECS:
-                raise OptionError(_unknown(name, source))
-            converted[name] = convert(SPECS[name], raw, source)
+            converted[name] = convert(spec_for(name, source), raw, source)
+        merged = self.replaced(converted, {name: source for name in converted})
+        if check:
+            merged.check(source)
+        return merged
+
+    def replaced(self, converted: Mapping[str, Any], sources: Mapping[str, str]) -> TraceOptions:
+        """These options with values that are already converted (no validation), and their sources."""
         merged = replace(self, **converted)
-        sources = dict(self.sources)
-        sources.update({name: source for name in converted})
-        object.__setattr__(merged, "sources", sources)
-        merged.check(source)
+        all_sources = dict(self.sources)
+        all_sources.update(sources)
+        object.__setattr__(merged, "sources", all_sources)
         return merged
 
     def check(self, source: str = "") -> None:
         """Rules that involve several options."""
         if self.include_files and self.exclude_files:
-            where = _where(self.sources.get("exclude_files", source))
+            include = self.sources.get("include_files", "")
+            exclude = self.sources.get("exclude_files", source)
+            if include and exclude and include != exclude:
+                where = f" (include_files in {include}, exclude_files in {exclude})"
+            else:
+                where = _where(exclude or include)
             raise OptionError(f"include_files and exclude_files cannot be combined{where}: give one of them")
 
     def as_dict(self) -> Dict[str, Any]:
@@ -183,7 +196,10 @@ def _convert(spec: OptionSpec, raw: Any) -> Any:
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, (int, str)):
             raise ValueError(f"{raw!r} is not a whole number")
-        value = int(raw)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a whole number") from None
         if value < (0 if spec.name == "max_stack_depth" else 1):
             raise ValueError(f"{value} is too small")
         return value
@@ -210,6 +226,14 @@ def _convert(spec: OptionSpec, raw: Any) -> Any:
     if not isinstance(raw, str):
         raise ValueError(f"{raw!r} is not a string")
     return raw
+
+
+def spec_for(name: str, source: str = "") -> OptionSpec:
+    """The description of option ``name``; OptionError (with a did-you-mean) if there is none."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise OptionError(_unknown(name, source))
+    return spec
 
 
 def _where(source: str) -> str:

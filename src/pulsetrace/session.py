@@ -21,6 +21,8 @@ import traceback
 from types import FrameType
 from typing import Callable, NoReturn, Optional, TextIO
 
+from .config import DEFAULT_OUTPUT
+from .options import TraceOptions
 from .tracer import Tracer, TracerError
 from .writers import OutputError
 
@@ -49,20 +51,30 @@ class TraceSession:
 
     def __init__(
         self,
-        output: str,
+        output: Optional[str] = None,
         *,
+        options: Optional[TraceOptions] = None,
         core: Optional[str] = None,
         backend: Optional[str] = None,
         quiet: bool = False,
         stderr: Optional[TextIO] = None,
         tracer_factory: Optional[Callable[[], Tracer]] = None,
     ) -> None:
+        """``options`` are the tracing options (pulsetrace.config builds them from every source);
+        ``output``, ``core`` and ``backend``, when given, override theirs. The trace goes to
+        ``output``, else ``options.output``, else result.json."""
+        options = options if options is not None else TraceOptions()
+        overrides = {name: value for name, value in (("core", core), ("backend", backend)) if value}
+        if overrides:
+            options = options.updated(overrides, "TraceSession()")
+        output = output or options.output or DEFAULT_OUTPUT
+        self.options = options
         self.output = output  # as the user gave it, for messages
         # The program may chdir: save where the user meant when they started pulsetrace.
         self.output_path = output if output == "-" else os.path.abspath(output)
         self.quiet = quiet
         self._stderr = stderr if stderr is not None else sys.stderr
-        self._make_tracer = tracer_factory or (lambda: Tracer(core=core, backend=backend))
+        self._make_tracer = tracer_factory or (lambda: Tracer(options=options))
         self.tracer: Optional[Tracer] = None
         self.pid = os.getpid()
         self._state = _IDLE

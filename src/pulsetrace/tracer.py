@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, FrozenSet, List, Optional, Sequence, Set,
 
 from . import cores
 from .cores import Core, CoreConfig, CoreError
+from .custom import CustomRecording, EventLog, gcevents, printing
+from .custom.exceptions import exception_sink
 from .filters import CodeFilter, FilterError, hidden_codes
 from .model import Trace
 from .model.build import build_trace
@@ -72,7 +74,7 @@ class Tracer:
         except OptionError as exc:
             raise TracerError(str(exc)) from None
         self._core: Optional[Core] = None
-        self._custom: Any = None  # the custom-event log of the current or last recording
+        self._custom: Optional[EventLog] = None  # the custom-event log of the current recording
         self._trace: Optional[Trace] = None
         self._wall_anchor_ns = 0
         self._mono_anchor_ns = 0
@@ -114,6 +116,7 @@ class Tracer:
             log_args=options.log_args,
             log_retval=options.log_retval,
             repr_limit=options.repr_limit,
+            exception_sink=exception_sink if options.log_exceptions else None,
         )
 
     # -- recording -------------------------------------------------------------------------------
@@ -138,6 +141,7 @@ class Tracer:
         if self.options.trace_only:  # sparse mode: no core; decorated functions record themselves
             self._wall_anchor_ns = time.time_ns()
             self._mono_anchor_ns = self._sparse_start_ns = time.monotonic_ns()
+            self._start_custom()
             self._sparse_running = True
             _running = self
             return self
@@ -148,9 +152,11 @@ class Tracer:
             raise TracerError(str(exc)) from None
         self._wall_anchor_ns = time.time_ns()
         self._mono_anchor_ns = time.monotonic_ns()
+        self._start_custom()
         try:
             core.start()
         except CoreError as exc:
+            self._stop_custom()
             raise TracerError(str(exc)) from None
         self._core = core
         _running = self
@@ -160,6 +166,8 @@ class Tracer:
         """Stop recording new calls in the calling thread until resume(); other threads go on."""
         if not self.running:
             raise TracerError("cannot pause: this tracer is not recording")
+        if self._custom is not None:
+            self._custom.set_paused(True)
         if self._core is not None and not self.options.trace_only:
             self._core.pause()
 
@@ -167,6 +175,8 @@ class Tracer:
         """Record the calling thread again after pause()."""
         if not self.running:
             raise TracerError("cannot resume: this tracer is not recording")
+        if self._custom is not None:
+            self._custom.set_paused(False)
         if self._core is not None and not self.options.trace_only:
             self._core.resume()
 
@@ -177,6 +187,7 @@ class Tracer:
             raise TracerError("cannot stop: this tracer is not recording")
         if self.options.trace_only:
             self._sparse_running = False
+            custom = self._stop_custom()
             stop_ns = time.monotonic_ns()
             recording = Recording(
                 [], [], self._sparse_start_ns, stop_ns, "none", "none", "sparse mode (trace_only)"
@@ -184,6 +195,7 @@ class Tracer:
         else:
             assert self._core is not None
             recording = self._core.stop()  # first: nothing below must be recorded
+            custom = self._stop_custom()
         if _running is self:
             _running = None
         self._trace = build_trace(
@@ -191,8 +203,29 @@ class Tracer:
             wall_anchor_ns=self._wall_anchor_ns,
             mono_anchor_ns=self._mono_anchor_ns,
             process_name=self.process_name,
+            custom=custom,
         )
         return self._trace
+
+    def _start_custom(self) -> None:
+        """Open the custom-event log and install the hooks the options ask for."""
+        options = self.options
+        log = EventLog(repr_limit=options.repr_limit, sparse=options.trace_only)
+        if options.log_print:
+            printing.install()
+        if options.log_gc:
+            gcevents.install()
+        log.start()
+        self._custom = log
+
+    def _stop_custom(self) -> CustomRecording:
+        """Remove the hooks and close the custom-event log; what it recorded."""
+        log, self._custom = self._custom, None
+        if self.options.log_gc:
+            gcevents.uninstall()
+        if self.options.log_print:
+            printing.uninstall()
+        return log.stop() if log is not None else CustomRecording()
 
     @property
     def trace(self) -> Trace:

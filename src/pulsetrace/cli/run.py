@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from .. import cores, runner, writers
+from .. import config, cores, runner, writers
+from ..options import GROUP_OUTPUT, OPTIONS, TraceOptions
 from ..runner import Target
 from .base import CLIError, Command
 
@@ -25,31 +26,20 @@ class RunCommand(Command):
     go before the program; everything after the script (or the -m module, or the -c code) is the
     program's. `--` ends pulsetrace's options. The trace is saved when the program ends, however it
     ends (normal exit, exception, sys.exit, Ctrl-C, SIGTERM, os._exit).
+
+    Options can also be set under [tool.pulsetrace] in the nearest pyproject.toml (same names,
+    with underscores: max_stack_depth = 5), and the output file in PULSETRACE_OUTPUT; the
+    command line overrides the environment, which overrides pyproject.toml. File lists take one
+    path per flag: repeat the flag (--include-files src --include-files lib) or separate paths
+    with commas (--include-files src,lib); `--include-files ''` clears a list set in
+    pyproject.toml. Relative paths in pyproject.toml are relative to its directory.
     """
 
     name = "run"
 
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.usage = USAGE
-        output = parser.add_argument_group("output")
-        output.add_argument(
-            "-o",
-            "--output",
-            metavar="PATH",
-            default="result.json",
-            help="where to save the trace; the format follows the extension: "
-            f"{', '.join(writers.known_extensions())} (default: %(default)s)",
-        )
-        output.add_argument("-q", "--quiet", action="store_true", help="do not report where the trace went")
-        recording = parser.add_argument_group("recording")
-        recording.add_argument(
-            "--core", choices=("c", "python"), help="the core that records (default: c if it was built)"
-        )
-        recording.add_argument(
-            "--backend",
-            choices=("monitoring", "setprofile"),
-            help="the interpreter hook (default: monitoring on Python 3.12+, setprofile before)",
-        )
+        add_option_flags(parser)
         program = parser.add_argument_group("the program (the first of these ends pulsetrace's options)")
         program.add_argument(
             "-m", metavar="module", dest="module", help="run a library module, like python -m"
@@ -70,22 +60,125 @@ class RunCommand(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         target: Target = args.target
-        _check_core(args.core, args.backend)
+        try:  # every source of options, checked before anything of the program runs
+            options = config.load_options(command_line_settings(args))
+        except config.ConfigError as exc:
+            raise CLIError(str(exc), 2) from None
+        output = options.output or config.DEFAULT_OUTPUT
+        _check_core(options.core, options.backend)
         try:
-            writers.check_writable(args.output)
+            writers.check_writable(output)
         except writers.OutputError as exc:
             raise CLIError(str(exc), 2) from None
         try:
             program = runner.load_program(target)
         except runner.LaunchError as exc:
             raise CLIError(exc.message, exc.exit_code) from None
-        session = runner.TraceSession(
-            args.output, core=args.core, backend=args.backend, quiet=args.quiet, stderr=sys.stderr
-        )
+        session = runner.TraceSession(output, options=options, quiet=args.quiet, stderr=sys.stderr)
         try:
             return runner.run_program(program, session)
         except runner.LaunchError as exc:  # raised before the program's own code ran (no such module)
             raise CLIError(exc.message, exc.exit_code) from None
+
+
+# -- one flag per tracing option, generated from pulsetrace.options.OPTIONS ------------------------------
+
+_METAVARS = {"int": "N", "duration": "TIME", "files": "PATH", "str": "TEXT"}
+_SHORT = {"output": "-o"}
+_DEFAULT_TEXT = {  # where "(default: ...)" would not say it well
+    "output": config.DEFAULT_OUTPUT,
+    "max_stack_depth": "no limit",
+    "include_files": "every file",
+    "exclude_files": "none",
+    "min_duration": "0, keep every call",
+    "core": None,  # their help says it
+    "backend": None,
+    "process_name": "the command line, e.g. 'python prog.py'",
+}
+
+
+def flag(name: str) -> str:
+    """The long flag of an option: max_stack_depth -> --max-stack-depth."""
+    return "--" + name.replace("_", "-")
+
+
+def flags(name: str) -> List[str]:
+    return [_SHORT[name], flag(name)] if name in _SHORT else [flag(name)]
+
+
+def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per option, grouped by purpose as OPTIONS groups them; -q joins the output group.
+
+    Values are kept as given (argparse.SUPPRESS: an absent flag leaves no attribute) and converted by
+    pulsetrace.config, so a bad value is reported like one from pyproject.toml, naming the flag.
+    """
+    pyproject, in_effect = config.settings_in_effect()
+    groups: Dict[str, argparse._ArgumentGroup] = {}
+    for spec in OPTIONS:
+        if spec.group not in groups:
+            groups[spec.group] = parser.add_argument_group(spec.group)
+            if spec.group == GROUP_OUTPUT:
+                groups[spec.group].add_argument(
+                    "-q", "--quiet", action="store_true", help="do not report where the trace went"
+                )
+        group = groups[spec.group]
+        text = spec.help
+        if spec.name == "output":
+            text += f" ({', '.join(writers.known_extensions())}; - for standard output)"
+        if spec.kind == "files":
+            text += "; one per flag: repeat the flag or separate with commas"
+        default = _DEFAULT_TEXT.get(spec.name, _default_text(spec.name, spec.kind))
+        notes = [f"default: {default}"] if default is not None else []
+        if spec.name in in_effect:
+            value, where = in_effect[spec.name]
+            notes.append(f"now {_show(value)} from {where}")
+        if notes:
+            text += f" ({'; '.join(notes)})"
+        text = text.replace("%", "%%")  # argparse formats help strings with %
+        kwargs: Dict[str, Any] = {"dest": spec.name, "default": argparse.SUPPRESS, "help": text}
+        if spec.kind == "bool":
+            group.add_argument(*flags(spec.name), action=argparse.BooleanOptionalAction, **kwargs)
+        elif spec.kind == "choice":
+            group.add_argument(*flags(spec.name), choices=spec.choices, **kwargs)
+        elif spec.kind == "files":
+            group.add_argument(*flags(spec.name), action="append", metavar="PATH", **kwargs)
+        else:
+            metavar = "PATH" if spec.name == "output" else _METAVARS.get(spec.kind, "VALUE")
+            group.add_argument(*flags(spec.name), metavar=metavar, **kwargs)
+    if in_effect:
+        wheres = sorted({where for _, where in in_effect.values()}, reverse=True)
+        named = [f"{pyproject} [{config.TABLE}]" if where == config.PYPROJECT else where for where in wheres]
+        parser.epilog = "'now ... from' marks the settings in effect from:\n" + "\n".join(
+            f"  {source}" for source in named
+        )
+
+
+def _default_text(name: str, kind: str) -> Optional[str]:
+    value = getattr(TraceOptions(), name)
+    if kind == "bool":
+        return "on" if value else "off"
+    return None if value is None else str(value)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value) or "''"
+    return str(value)
+
+
+def command_line_settings(args: argparse.Namespace) -> List[config.Setting]:
+    """The options given on the command line, each with its flag as its source."""
+    settings = []
+    for spec in OPTIONS:
+        if not hasattr(args, spec.name):
+            continue
+        value = getattr(args, spec.name)
+        if spec.kind == "files":  # one path per flag, or several separated by commas; '' clears
+            value = [path for given in value for path in given.split(",") if path]
+        settings.append(config.Setting(spec.name, value, f"command-line option {'/'.join(flags(spec.name))}"))
+    return settings
 
 
 def split_command_line(
