@@ -61,7 +61,7 @@ class Pulsetrace:
         core = self.tracer.core
         events = int(self.trace.event_count)
         if self.tracer.options.trace_only:  # sparse mode: slices are custom events, not records
-            events = 2 * sum(len(t.slices) for p in self.trace.processes for t in p.threads)
+            events = 2 * sum(len(t.spans) for p in self.trace.processes for t in p.threads)
         found: Dict[str, Any] = {
             "core": getattr(core, "name", None),
             "backend": getattr(core, "backend", None),

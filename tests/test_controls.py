@@ -128,6 +128,67 @@ def test_include_files_records_only_those_files_even_when_called_back(core: Core
     ]
 
 
+SKIPPED_SOURCE = """
+def through_c(items, key):
+    return sorted(items, key=key) + list(map(twice, items))
+
+
+def twice(x):
+    return len([x, x])
+
+
+def gen(cb):
+    try:
+        while True:
+            cb((yield))
+    except ValueError:
+        yield "thrown"
+
+
+def raises(cb):
+    cb(1)
+    raise ValueError("from a skipped frame")
+"""
+
+
+def test_skipped_code_in_every_shape_and_again_after_its_first_call(core: CoreChoice, files: Files) -> None:
+    """Code outside include_files: called through C functions that call back, as a generator that
+    is sent to, thrown into and closed, raising through, and three times over (on sys.monitoring the
+    C core stops receiving its events after the first call: what it still gets must not unbalance
+    the stack). A later recording without the filter records the same code again."""
+    path = files.root / "pkg_out" / "skipped.py"
+    path.write_text(SKIPPED_SOURCE)
+    skipped, leaf = load_file(path), files.inc.leaf
+    sorting_path = files.root / "pkg_in" / "sorting.py"
+    sorting_path.write_text("def via_sorted(key, items):\n    return sorted(items, key=key)\n")
+    via_sorted = load_file(sorting_path).via_sorted
+
+    def body(tracer: pulsetrace.Tracer) -> List[Any]:
+        out: List[Any] = []
+        for _ in range(3):
+            out.append(skipped.through_c([3, -1, 2], leaf))
+            gen = skipped.gen(leaf)
+            next(gen)
+            gen.send(5)
+            out.append(gen.throw(ValueError))
+            gen.close()
+            try:
+                skipped.raises(leaf)
+            except ValueError:
+                out.append("caught")
+            out.append(via_sorted(skipped.twice, [2, 1]))  # recorded C -> skipped -> C
+        return out
+
+    slices, result = record(core, body, include_files=[str(files.inc_path), str(sorting_path)])
+    assert result == [[-1, 2, 3, 2, 2, 2], "thrown", "caught", [2, 1]] * 3
+    once = [(0, "leaf"), (1, "builtins.abs")] * 5 + [(0, "via_sorted"), (1, "builtins.sorted")]
+    assert tree(slices[MAIN]) == once * 3
+    assert all(s.exit_kind == ev.EXIT_RETURN for s in slices[MAIN])
+
+    again, _ = record(core, lambda tracer: skipped.twice(1))
+    assert tree(again[MAIN])[1:] == [(1, "twice"), (2, "builtins.len")]  # under the lambda
+
+
 @pytest.mark.parametrize("how", ["directory", "glob", "relative"])
 def test_include_files_takes_directories_and_globs(
     core: CoreChoice, files: Files, how: str, monkeypatch: pytest.MonkeyPatch

@@ -35,8 +35,8 @@ uint8_t pt_code_verdict(PtRecorder *r, PyObject *code)
     Py_XDECREF(answer);
     PyErr_Clear(); /* a broken filter records the function */
     PyErr_Restore(exc_type, exc_value, exc_tb);
-    if (verdict == 1)
-        return PT_FUNC_IGNORED;
+    if (verdict == 1) /* SKIP: sys.monitoring can stop delivering its events altogether */
+        return PT_FUNC_IGNORED | (r->backend == PT_BACKEND_MONITORING ? PT_FUNC_UNSEEN : 0);
     if (verdict == 2)
         return PT_FUNC_IGNORED | PT_FUNC_HIDE;
     return 0;

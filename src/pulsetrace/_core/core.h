@@ -47,7 +47,10 @@ typedef struct __attribute__((packed)) {
 #define PT_STACK_IGNORED 0x40000000u /* the frame is one of ours: pops without a record */
 #define PT_STACK_WATCHED 0x20000000u /* code with a DISABLEd call site: check its globals at start */
 #define PT_STACK_HIDE 0x10000000u    /* verdict HIDE: the frame and everything below it are not recorded */
-#define PT_ID_MASK 0x0FFFFFFFu
+/* Verdict SKIP from config.code_filter on the monitoring backend: the code's events return DISABLE
+ * and its frames never go on the stack (see "unseen code" in monitoring.c). */
+#define PT_STACK_UNSEEN 0x08000000u
+#define PT_ID_MASK 0x07FFFFFFu
 
 /* ---- clock.c: the one clock of every record ----
  * Records hold CLOCK_MONOTONIC ns. While recording, when the kernel itself keeps time with the TSC
@@ -201,6 +204,7 @@ typedef struct {
 #define PT_FUNC_IGNORED 2
 #define PT_FUNC_TAINTED 4 /* ran under two globals dicts: its call sites are never disabled */
 #define PT_FUNC_HIDE 8    /* verdict HIDE (always with PT_FUNC_IGNORED) */
+#define PT_FUNC_UNSEEN 16 /* verdict SKIP on the monitoring backend (always with PT_FUNC_IGNORED) */
 
 int pt_functable_init(PtFuncTable *ft);
 void pt_functable_clear(PtFuncTable *ft);
@@ -327,8 +331,9 @@ static inline void pt_start_hiding(PtThread *t, PtRecorder *r)
     pt_update_slow(t, r);
 }
 
-/* Record entering the Python function running ``code``. */
-static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int kind)
+/* Record entering the Python function running ``code``. Returns 1 when the code is unseen
+ * (PT_STACK_UNSEEN: nothing was done, and the monitoring backend disables the event), else 0. */
+static inline int pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int kind)
 {
     uint32_t entry = pt_lookup(&r->functions, (uintptr_t)code, 0);
     if (PT_UNLIKELY(entry == (uint32_t)-1)) {
@@ -336,9 +341,11 @@ static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int
         if (entry == (uint32_t)-1) {
             PyErr_Clear();
             t->lost++;
-            return;
+            return 0;
         }
     }
+    if (PT_UNLIKELY(entry & PT_STACK_UNSEEN))
+        return 1;
     if (PT_UNLIKELY(t->thread_obj == NULL && t->lookups_left > 0))
         pt_thread_find_object(t, r->registry);
     if (PT_UNLIKELY(entry & PT_STACK_WATCHED) && kind == PT_ENTER_CALL &&
@@ -346,13 +353,14 @@ static inline void pt_enter_code(PtThread *t, PtRecorder *r, PyObject *code, int
         pt_callsites_taint(r, entry);
     if (PT_UNLIKELY(t->slow)) {
         pt_enter_slow(t, r, entry, kind, code);
-        return;
+        return 0;
     }
     pt_push(t, entry);
     if (PT_LIKELY(!(entry & PT_STACK_IGNORED)))
         pt_emit(t, pt_clock(), kind, entry & PT_ID_MASK);
     else if (PT_UNLIKELY(entry & PT_STACK_HIDE))
         pt_start_hiding(t, r); /* this frame and everything below it, until it leaves */
+    return 0;
 }
 
 int pt_caller_ignored_slow(PtThread *t, PtRecorder *r, PyObject *caller_code);

@@ -18,7 +18,7 @@ void pt_exception_seen(PtThread *t, PtRecorder *r, PyObject *code, int lineno, P
     if (top & (PT_STACK_C | PT_STACK_IGNORED))
         return; /* the innermost slice is not a recorded Python frame */
     uint32_t entry = pt_lookup(&r->functions, (uintptr_t)code, 0);
-    if (entry == (uint32_t)-1 || (entry & PT_ID_MASK) != (top & PT_ID_MASK))
+    if (entry == (uint32_t)-1 || (entry & PT_STACK_IGNORED) || (entry & PT_ID_MASK) != (top & PT_ID_MASK))
         return;
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);

@@ -17,42 +17,75 @@ typedef struct PtMonitoring {
 
 static PyObject *disable_sentinel = NULL; /* sys.monitoring.DISABLE */
 
+static inline PyObject *disable(void)
+{
+    Py_INCREF(disable_sentinel);
+    return disable_sentinel;
+}
+
+/* Unseen code (PT_STACK_UNSEEN, a SKIP verdict of config.code_filter, as include_files gives every
+ * file outside the included ones): its local events return DISABLE, so after the first call the
+ * interpreter stops calling us for it, and its frames never go on the stack. What cannot be
+ * disabled (PY_THROW, PY_UNWIND) and the C_RETURN / C_RAISE of the one call whose CALL disabled its
+ * site are recognised here by their code and ignored. Sessions without a code filter never look. */
+static inline int unseen(PtRecorder *r, PyObject *code)
+{
+    if (PT_LIKELY(r->code_filter == NULL))
+        return 0;
+    uint32_t entry = pt_lookup(&r->functions, (uintptr_t)code, 0);
+    return entry != (uint32_t)-1 && (entry & PT_STACK_UNSEEN);
+}
+
 static PyObject *on_py_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
-    if (t != NULL)
-        pt_enter_code(t, pt_active, args[0], PT_ENTER_CALL);
+    if (t != NULL && pt_enter_code(t, pt_active, args[0], PT_ENTER_CALL))
+        return disable();
     Py_RETURN_NONE;
 }
 
 static PyObject *on_py_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
+    if (t != NULL && pt_enter_code(t, pt_active, args[0], PT_ENTER_RESUME))
+        return disable();
+    Py_RETURN_NONE;
+}
+
+static PyObject *on_py_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PtThread *t = pt_current_thread();
     if (t != NULL)
-        pt_enter_code(t, pt_active, args[0], PT_ENTER_RESUME);
+        pt_enter_code(t, pt_active, args[0], PT_ENTER_RESUME); /* PY_THROW cannot be disabled */
     Py_RETURN_NONE;
 }
 
 static PyObject *on_py_return(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
-    if (t != NULL)
+    if (t != NULL) {
+        if (PT_UNLIKELY(unseen(pt_active, args[0])))
+            return disable();
         pt_exit(t, PT_EXIT_RETURN, 0, args[2]);
+    }
     Py_RETURN_NONE;
 }
 
 static PyObject *on_py_yield(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
-    if (t != NULL)
+    if (t != NULL) {
+        if (PT_UNLIKELY(unseen(pt_active, args[0])))
+            return disable();
         pt_exit(t, PT_EXIT_YIELD, 0, NULL);
+    }
     Py_RETURN_NONE;
 }
 
 static PyObject *on_py_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
-    if (t != NULL)
+    if (t != NULL && !unseen(pt_active, args[0]))
         pt_exit(t, PT_EXIT_UNWIND, 0, NULL);
     Py_RETURN_NONE;
 }
@@ -62,21 +95,22 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     PtThread *t = pt_current_thread();
     if (t == NULL)
         Py_RETURN_NONE;
+    if (PT_UNLIKELY(unseen(pt_active, args[0])))
+        return disable(); /* a call made by unseen code: not recorded, whatever the callee */
     if (pt_enter_cfunc(t, pt_active, args[2], args[0]))
         Py_RETURN_NONE;
     /* The callee is not a C function: this site may stop reporting CALL if it can never call one
      * unseen (callsites.c decides and keeps watch). */
-    if (pt_callsite_may_disable(pt_active, args[0], args[1], args[2])) {
-        Py_INCREF(disable_sentinel);
-        return disable_sentinel;
-    }
+    if (pt_callsite_may_disable(pt_active, args[0], args[1], args[2]))
+        return disable();
     Py_RETURN_NONE;
 }
 
 static PyObject *on_c_return(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
-    if (t != NULL && (PyCFunction_Check(args[2]) || Py_IS_TYPE(args[2], &PyMethodDescr_Type)))
+    if (t != NULL && (PyCFunction_Check(args[2]) || Py_IS_TYPE(args[2], &PyMethodDescr_Type)) &&
+        !unseen(pt_active, args[0]))
         pt_exit(t, PT_EXIT_RETURN, 1, NULL);
     Py_RETURN_NONE;
 }
@@ -84,7 +118,8 @@ static PyObject *on_c_return(PyObject *self, PyObject *const *args, Py_ssize_t n
 static PyObject *on_c_raise(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PtThread *t = pt_current_thread();
-    if (t != NULL && (PyCFunction_Check(args[2]) || Py_IS_TYPE(args[2], &PyMethodDescr_Type)))
+    if (t != NULL && (PyCFunction_Check(args[2]) || Py_IS_TYPE(args[2], &PyMethodDescr_Type)) &&
+        !unseen(pt_active, args[0]))
         pt_exit(t, PT_EXIT_UNWIND, 1, NULL);
     Py_RETURN_NONE;
 }
@@ -112,7 +147,7 @@ typedef struct {
 static Hook hooks[] = {
     {"PY_START", {"pulsetrace_py_start", (PyCFunction)(void (*)(void))on_py_start, METH_FASTCALL, NULL}},
     {"PY_RESUME", {"pulsetrace_py_resume", (PyCFunction)(void (*)(void))on_py_resume, METH_FASTCALL, NULL}},
-    {"PY_THROW", {"pulsetrace_py_throw", (PyCFunction)(void (*)(void))on_py_resume, METH_FASTCALL, NULL}},
+    {"PY_THROW", {"pulsetrace_py_throw", (PyCFunction)(void (*)(void))on_py_throw, METH_FASTCALL, NULL}},
     {"PY_RETURN", {"pulsetrace_py_return", (PyCFunction)(void (*)(void))on_py_return, METH_FASTCALL, NULL}},
     {"PY_YIELD", {"pulsetrace_py_yield", (PyCFunction)(void (*)(void))on_py_yield, METH_FASTCALL, NULL}},
     {"PY_UNWIND", {"pulsetrace_py_unwind", (PyCFunction)(void (*)(void))on_py_unwind, METH_FASTCALL, NULL}},
