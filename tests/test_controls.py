@@ -290,6 +290,23 @@ def test_ignore_function_hides_in_the_calling_thread_only(core: CoreChoice) -> N
     assert not [s for s in main if s.name == "builtins.len" and s.parent_name == "hidden_work"]
 
 
+def test_ignore_function_applied_while_recording(core: CoreChoice) -> None:
+    """`pulsetrace run` starts recording before the program defines its functions: a function
+    decorated then is hidden from its first call on."""
+
+    def body(tracer: pulsetrace.Tracer) -> int:
+        @pulsetrace.ignore_function
+        def defined_while_recording(x: int) -> int:
+            return shared_inner(x) + len("abc")
+
+        return defined_while_recording(1) + shared_inner(0)
+
+    slices, result = record(core, body)
+    assert result == 2 + 3 + 1
+    assert [s.name for s in slices[MAIN] if "defined_while" in s.name or s.name == "builtins.len"] == []
+    assert [s.name for s in slices[MAIN]].count("shared_inner") == 1  # the call made outside it
+
+
 # -- max_stack_depth ----------------------------------------------------------------------------------
 
 

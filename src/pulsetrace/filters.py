@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from types import CodeType
-from typing import Any, Callable, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, TypeVar
+from typing import AbstractSet, Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple, TypeVar
 
 RECORD = 0
 SKIP = 1
@@ -53,8 +53,11 @@ def ignore_function(func: F) -> F:
     return func
 
 
-def hidden_codes() -> FrozenSet[CodeType]:
-    return frozenset(_hidden_codes)
+def hidden_codes() -> Set[CodeType]:
+    """The live set of @ignore_function codes: a filter keeps this set, not a copy, so a function
+    decorated while a Tracer records (``pulsetrace run`` starts recording before the program defines
+    anything) is hidden from its first call on."""
+    return _hidden_codes
 
 
 def is_frozen_file(filename: str) -> bool:
@@ -99,16 +102,15 @@ class CodeFilter:
         self.include = _patterns(include_files, base)
         self.exclude = _patterns(exclude_files, base)
         self.ignore_frozen = ignore_frozen
-        self.hidden = frozenset(hidden)
-
-    @property
-    def active(self) -> bool:
-        """Whether any code object can get another verdict than RECORD."""
-        return bool(self.include or self.exclude or self.ignore_frozen or self.hidden)
+        # A set is kept as it is (the live @ignore_function registry); anything else is copied.
+        self.hidden: AbstractSet[CodeType] = hidden if isinstance(hidden, (set, frozenset)) else set(hidden)
+        self._by_file = bool(self.include or self.exclude or self.ignore_frozen)
 
     def __call__(self, code: CodeType) -> int:
         if code in self.hidden:
             return HIDE
+        if not self._by_file:
+            return RECORD
         filename = code.co_filename
         if is_frozen_file(filename):
             if self.ignore_frozen:

@@ -109,7 +109,7 @@ class Tracer:
         )
         return CoreConfig(
             ignore=_own_code_objects(),
-            code_filter=code_filter if code_filter.active else None,
+            code_filter=code_filter,  # always: @ignore_function may decorate while recording
             max_stack_depth=options.max_stack_depth or 0,
             ignore_c_function=options.ignore_c_function,
             min_duration_ns=options.min_duration,

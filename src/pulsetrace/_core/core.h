@@ -278,6 +278,7 @@ typedef struct PtRecorder {
     struct PtMonitoring *monitoring; /* monitoring.c state, when that backend runs */
     /* CoreConfig (see cores.py) */
     PyObject *code_filter;    /* callable(code) -> 0 RECORD, 1 SKIP, 2 HIDE; or NULL */
+    int has_unseen;           /* some code got PT_FUNC_UNSEEN: the monitoring callbacks must look */
     PyObject *exception_sink; /* callable(exc, code, lineno), or NULL */
     size_t max_depth;         /* 0: unlimited */
     int ignore_c;

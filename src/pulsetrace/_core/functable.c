@@ -109,6 +109,8 @@ uint32_t pt_code_insert(PtRecorder *r, PyObject *code)
     uint32_t entry = insert(&r->functions, (uintptr_t)code, 0, code, flags);
     if (entry != (uint32_t)-1 && (flags & (PT_FUNC_HIDE | PT_FUNC_UNSEEN))) {
         entry |= (flags & PT_FUNC_HIDE) ? PT_STACK_HIDE : PT_STACK_UNSEEN;
+        if (flags & PT_FUNC_UNSEEN)
+            r->has_unseen = 1;
         PtFuncTable *ft = &r->functions;
         size_t i = pt_hash((uintptr_t)code, 0) & ft->mask;
         while (!(ft->slots[i].used && ft->slots[i].key_a == (uintptr_t)code && ft->slots[i].key_b == 0))

@@ -27,10 +27,10 @@ static inline PyObject *disable(void)
  * file outside the included ones): its local events return DISABLE, so after the first call the
  * interpreter stops calling us for it, and its frames never go on the stack. What cannot be
  * disabled (PY_THROW, PY_UNWIND) and the C_RETURN / C_RAISE of the one call whose CALL disabled its
- * site are recognised here by their code and ignored. Sessions without a code filter never look. */
+ * site are recognised here by their code and ignored. Until some code is unseen, nothing looks. */
 static inline int unseen(PtRecorder *r, PyObject *code)
 {
-    if (PT_LIKELY(r->code_filter == NULL))
+    if (PT_LIKELY(!r->has_unseen))
         return 0;
     uint32_t entry = pt_lookup(&r->functions, (uintptr_t)code, 0);
     return entry != (uint32_t)-1 && (entry & PT_STACK_UNSEEN);
