@@ -47,7 +47,7 @@ EXPERIMENTS: Tuple[Experiment, ...] = (
                ("pt-py-include", "pulsetrace-python", "viztracer", "viz-include"),
                "include_files: overhead well below the unfiltered trace's", 0.5, "plain-overhead"),
     Experiment("no_c", "mixed", "pulsetrace-c", "pt-c-no-c",
-               ("pt-py-no-c", "viztracer", "viz-no-c", "cprofile"),
+               ("pt-py-no-c", "viztracer", "viz-no-c", "cprofile", "floor-noop-py", "floor-record-py"),
                "ignore_c_function on mixed: at most 1.1x baseline (3.12+)", 1.1, "baseline",
                monitoring_only=True),
     Experiment("args", "quicksort", "pulsetrace-c", "pt-c-args", ("pt-py-args", "pulsetrace-python"),

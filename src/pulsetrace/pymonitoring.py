@@ -55,12 +55,12 @@ class MonitoringSession(Session):
             )
         events = monitoring.events
         self._events = {
-            events.PY_START: self._enter(ev.ENTER_CALL),
-            events.PY_RESUME: self._enter(ev.ENTER_RESUME),
-            events.PY_THROW: self._enter(ev.ENTER_RESUME),
-            events.PY_RETURN: self._exit(ev.EXIT_RETURN),
-            events.PY_YIELD: self._exit(ev.EXIT_YIELD),
-            events.PY_UNWIND: self._exit(ev.EXIT_UNWIND),
+            events.PY_START: self._enter(ev.ENTER_CALL, True),
+            events.PY_RESUME: self._enter(ev.ENTER_RESUME, True),
+            events.PY_THROW: self._enter(ev.ENTER_RESUME, False),  # PY_THROW and PY_UNWIND cannot
+            events.PY_RETURN: self._exit(ev.EXIT_RETURN, True),  # be DISABLEd (ValueError)
+            events.PY_YIELD: self._exit(ev.EXIT_YIELD, True),
+            events.PY_UNWIND: self._exit(ev.EXIT_UNWIND, False),
         }
         if not self.ignore_c:  # not even delivered: C calls then cost nothing
             self._events[events.CALL] = self._c_enter()
@@ -92,14 +92,18 @@ class MonitoringSession(Session):
         self.tool_id = -1
 
     # The callbacks are closures over locals: they run for every event, so every lookup counts. The
-    # fast path is issue 2's; ``state.gate`` sends an event to the session's slow path.
+    # fast path is issue 2's; ``state.gate`` sends an event to the session's slow path. Code whose
+    # verdict is SKIPPED (outside include_files, frozen with ignore_frozen, pulsetrace's own) never
+    # goes on the stack, so its events return DISABLE where sys.monitoring allows it: after the first
+    # call it runs at untraced speed. restart_events() at install() undoes that for the next session.
 
-    def _enter(self, kind: int) -> Callable[..., None]:
+    def _enter(self, kind: int, can_disable: bool) -> Callable[..., Any]:
         local, codes, now = self.local, self.codes, time.monotonic_ns
         new_thread, python_entry = self.new_thread, self.python_entry
         slow, hide = self.enter, self.hide
+        disable = _monitoring.DISABLE if can_disable else None
 
-        def on_enter(code: CodeType, offset: int, *_: Any) -> None:
+        def on_enter(code: CodeType, offset: int, *_: Any) -> Any:
             ns = now()
             entry = codes.get(id(code))
             if entry is None:
@@ -111,7 +115,8 @@ class MonitoringSession(Session):
                         hide(local.state)
                     except AttributeError:
                         hide(new_thread())
-                return
+                    return None
+                return disable
             try:
                 state = local.state
             except AttributeError:
@@ -124,14 +129,15 @@ class MonitoringSession(Session):
 
         return on_enter
 
-    def _exit(self, kind: int) -> Callable[..., None]:
+    def _exit(self, kind: int, can_disable: bool) -> Callable[..., Any]:
         local, codes, now = self.local, self.codes, time.monotonic_ns
         slow = self.exit
+        disable = _monitoring.DISABLE if can_disable else None
 
-        def on_exit(code: CodeType, offset: int, value: Any) -> None:
+        def on_exit(code: CodeType, offset: int, value: Any) -> Any:
             ns = now()
             if codes.get(id(code)) is SKIPPED:
-                return
+                return disable
             try:
                 state = local.state
             except AttributeError:
@@ -147,17 +153,19 @@ class MonitoringSession(Session):
 
         return on_exit
 
-    def _c_enter(self) -> Callable[..., None]:
+    def _c_enter(self) -> Callable[..., Any]:
         local, codes, now = self.local, self.codes, time.monotonic_ns
         new_thread, c_ids, c_function = self.new_thread, self.c_ids, self.c_function
         judge, caller_skipped, slow = self.judge, self.caller_skipped, self.c_enter
+        disable = _monitoring.DISABLE
 
-        def on_call(code: CodeType, offset: int, func: Any, arg0: Any) -> None:
+        def on_call(code: CodeType, offset: int, func: Any, arg0: Any) -> Any:
+            # A call made by skipped code is not recorded, whatever the callee: stop reporting it.
             if not isinstance(func, C_CALLABLE_TYPES):
-                return
+                return disable if codes.get(id(code)) is SKIPPED else None
             entry = codes.get(id(code))
             if entry is SKIPPED or (entry is None and judge is not None and caller_skipped(code)):
-                return
+                return disable
             ns = now()
             try:
                 state = local.state

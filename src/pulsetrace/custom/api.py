@@ -24,14 +24,12 @@ def instant(name: str, args: Optional[Mapping[str, Any]] = None, scope: str = "t
     """Mark a moment on the timeline: ``scope`` is "thread" (this thread's track), "process" or "global"."""
     if scope not in SCOPES:
         raise ValueError(f"instant {name!r}: scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    log = _log.active()
-    if log is None:
+    found = _log.recording()
+    if found is None:
         if args is not None and not is_mapping(args):
             json_args(args, 0, f"instant {name!r}")  # raises the same TypeError as when tracing
         return
-    thread = log.recording_thread()
-    if thread is None:
-        return
+    log, thread = found
     ns = monotonic_ns()
     values = json_args(args, log.repr_limit, f"instant {name!r}")
     event = Instant(ns, str(name), INSTANT, scope, thread.native_id, values)
@@ -52,11 +50,9 @@ class Counter:
     def update(self, values: Mapping[str, Number]) -> None:
         """Set series to numbers, e.g. ``update({"queued": 3, "done": 10})``."""
         checked = _counter_values(self.name, values)
-        log = _log.active()
-        if log is None:
-            return
-        thread = log.recording_thread()
-        if thread is not None:
+        found = _log.recording()
+        if found is not None:
+            log, thread = found
             log.counters.append(CounterSample(monotonic_ns(), self.name, thread.native_id, checked))
 
     def __repr__(self) -> str:
@@ -141,12 +137,10 @@ class span:  # noqa: N801 - used like a function: ``with pulsetrace.span("load")
 
 def _record_span(name: str, args: Optional[Mapping[str, Any]], start_ns: int, failed: bool) -> None:
     end_ns = monotonic_ns()
-    log = _log.active()
-    if log is None:
+    found = _log.recording()
+    if found is None:
         return
-    thread = log.recording_thread()
-    if thread is None:
-        return
+    log, thread = found
     values = json_args(args, log.repr_limit, f"span {name!r}")
     if failed:
         values["exit"] = "exception"

@@ -22,12 +22,10 @@ def exception_sink(exc: BaseException, code: CodeType, lineno: int) -> None:
     traceback = exc.__traceback__
     if traceback is None or traceback.tb_next is not None:
         return
-    log = _log.active()
-    if log is None:
+    found = _log.recording()
+    if found is None:
         return
-    thread = log.recording_thread()
-    if thread is None:
-        return
+    log, thread = found
     ns = monotonic_ns()
     kind = type(exc)
     module = kind.__module__

@@ -17,12 +17,10 @@ from . import log as _log
 
 def on_gc(phase: str, info: Dict[str, Any]) -> None:
     """A gc.callbacks callback (never raises: an exception here would be printed as unraisable)."""
-    log = _log.active()
-    if log is None:
+    found = _log.recording()
+    if found is None:
         return
-    thread = log.recording_thread()
-    if thread is None:
-        return
+    thread = found[1]
     if phase == "start":
         thread.gc_start_ns = monotonic_ns()
     elif phase == "stop" and thread.gc_start_ns:

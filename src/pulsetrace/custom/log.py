@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..cores import thread_name
 from ..model.custom import CounterSample, Instant, ObjectEvent, Span
@@ -31,6 +31,16 @@ def active() -> Optional[EventLog]:
 def sparse() -> Optional[EventLog]:
     """The log of the recording in progress when it is in sparse mode (trace_only), else None."""
     return _sparse
+
+
+def recording() -> Optional[Tuple[EventLog, ThreadLog]]:
+    """The log of the recording in progress and the calling thread's log; None when no Tracer
+    records or this thread is paused (the one test every event source makes before recording)."""
+    log = _active
+    if log is None:
+        return None
+    thread = log.recording_thread()
+    return None if thread is None else (log, thread)
 
 
 class ThreadLog:

@@ -18,12 +18,10 @@ class LogHandler(logging.Handler):
     """
 
     def emit(self, record: logging.LogRecord) -> None:
-        log = _log.active()
-        if log is None:
+        found = _log.recording()
+        if found is None:
             return
-        thread = log.recording_thread()
-        if thread is None:
-            return
+        thread = found[1]
         try:
             message = self.format(record)
         except Exception:  # noqa: BLE001 - logging's rule: a broken record must not break the program

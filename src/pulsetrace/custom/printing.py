@@ -49,11 +49,9 @@ def traced_print(*objects: Any, sep: Optional[str] = " ", end: Optional[str] = "
     file.write(end)
     if flush:
         file.flush()
-    log = _log.active()
-    if log is None:
-        return
-    thread = log.recording_thread()
-    if thread is not None:
+    found = _log.recording()
+    if found is not None:
+        thread = found[1]
         args = {"text": sep.join(pieces)}
         thread.instants.append(Instant(monotonic_ns(), PRINT, PRINT, "thread", thread.native_id, args))
 
