@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import matrix
 import summary
 import target as targets
-from run import compile_pulsetrace, say
+from run import build_floor, compile_pulsetrace, say
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,7 +44,7 @@ class Experiment:
 
 EXPERIMENTS: Tuple[Experiment, ...] = (
     Experiment("include", "library_calls", "pulsetrace-c", "pt-c-include",
-               ("pt-py-include", "pulsetrace-python", "viztracer", "viz-include"),
+               ("pt-py-include", "pulsetrace-python", "viztracer", "viz-include", "floor-profile-noop"),
                "include_files: overhead well below the unfiltered trace's", 0.5, "plain-overhead"),
     Experiment("no_c", "mixed", "pulsetrace-c", "pt-c-no-c",
                ("pt-py-no-c", "viztracer", "viz-no-c", "cprofile", "floor-noop-py", "floor-record-py"),
@@ -122,6 +122,10 @@ def main(argv: List[str]) -> int:
     chosen = [BY_NAME[n] for n in args.experiments.split(",")] if args.experiments else list(EXPERIMENTS)
     say(f"tracing controls on Python {target.full_version} ({target.python}), {reps} reps, {size} sizes")
     compile_pulsetrace(target.python)
+    uses_floor = any(m.startswith("floor-") for e in chosen for m in (e.plain, e.option, *e.others))
+    floor_error = build_floor(target.python) if uses_floor else ""
+    if floor_error:
+        say(f"floor build failed: {floor_error}")
     results: Dict[str, Any] = {
         "python": target.full_version,
         "command": shlex.join([sys.executable, sys.argv[0], *argv]),

@@ -22,6 +22,8 @@ if str(SRC) not in sys.path:  # the tests exercise this checkout, installed or n
     sys.path.insert(0, str(SRC))
 
 SUMMARY = re.compile(r"^pulsetrace: wrote (\d+) calls \((\d+(?:\.\d)? (?:B|KiB|MiB|GiB))\) to (.+)$")
+# The terminal summary's title; its rows follow, each indented by two spaces.
+TABLE_TITLE = re.compile(r"^pulsetrace: [\d,]+ calls in .+ functions by self time$")
 TIMEOUT = 60
 
 
@@ -34,12 +36,20 @@ class Result:
     stderr: str
 
     def split_summary(self) -> tuple[str, List[str]]:
-        """The program's own stderr, and pulsetrace's ``pulsetrace: ...`` lines that end it."""
+        """The program's own stderr, and pulsetrace's lines that end it: ``pulsetrace: ...`` lines
+        and the rows of the terminal summary's table (indented by two spaces) below its title."""
         lines = self.stderr.splitlines(keepends=True)
         ours: List[str] = []
-        while lines and lines[-1].startswith("pulsetrace: "):
+        while lines and lines[-1].startswith(("pulsetrace: ", "  ")):
             ours.insert(0, lines.pop().rstrip("\n"))
+        while ours and not ours[0].startswith("pulsetrace: "):  # indented lines of the program's own
+            lines.append(ours.pop(0) + "\n")
         return "".join(lines), ours
+
+    def summary_table(self) -> List[str]:
+        """The terminal summary's title and rows ([] when there is none)."""
+        _, ours = self.split_summary()
+        return ours[:-1] if ours and SUMMARY.match(ours[-1]) else []
 
 
 def cores_available() -> List[Any]:
@@ -126,7 +136,7 @@ def assert_same_run(plain: Result, traced: Result, *, summary: bool = True) -> L
     assert program_stderr == plain.stderr, _differ("stderr", plain.stderr, program_stderr)
     assert traced.returncode == plain.returncode, _differ("exit status", plain.returncode, traced.returncode)
     if summary:
-        assert len(ours) == 1 and SUMMARY.match(ours[0]), traced.stderr
+        assert ours and SUMMARY.match(ours[-1]) and is_summary_table(ours[:-1]), traced.stderr
     else:
         assert ours == [], traced.stderr
     return ours
@@ -136,11 +146,22 @@ def _differ(what: str, plain: object, traced: object) -> str:
     return f"{what} differs\n--- python:\n{plain}\n--- pulsetrace:\n{traced}"
 
 
+def is_summary_table(lines: Sequence[str]) -> bool:
+    """Whether ``lines`` are a terminal summary (a title and indented rows) or nothing."""
+    if not lines:
+        return True
+    return (
+        bool(TABLE_TITLE.match(lines[0]))
+        and len(lines) >= 3
+        and all(row.startswith("  ") for row in lines[1:])
+    )
+
+
 def summary_of(result: Result) -> re.Match[str]:
     _, ours = result.split_summary()
-    assert len(ours) == 1, result.stderr
-    match = SUMMARY.match(ours[0])
-    assert match is not None, ours[0]
+    assert ours and is_summary_table(ours[:-1]), result.stderr
+    match = SUMMARY.match(ours[-1])
+    assert match is not None, ours[-1]
     return match
 
 

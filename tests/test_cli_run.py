@@ -14,6 +14,7 @@ import pytest
 from helpers_cli import (
     SRC,
     SUMMARY,
+    TABLE_TITLE,
     cores_available,
     load_json_trace,
     run_pulsetrace,
@@ -243,6 +244,8 @@ def test_json_trace_and_summary(tmp_path: Path, core: str) -> None:
         tmp_path / "prog.py",
         """
         def leaf(n):
+            for _ in range(30000):  # the most self time of the run
+                pass
             return n * 2
         def branch():
             return [leaf(i) for i in range(3)]
@@ -257,9 +260,12 @@ def test_json_trace_and_summary(tmp_path: Path, core: str) -> None:
     assert traced.returncode == 0, traced.stderr
     assert traced.stdout == "[0, 2, 4]\n"
     lines = traced.stderr.splitlines()
-    assert len(lines) == 1, traced.stderr
-    match = SUMMARY.match(lines[0])
-    assert match is not None
+    match = SUMMARY.match(lines[-1])  # where the trace went: always the last line
+    assert match is not None, traced.stderr
+    # Above it, the terminal summary: the functions with the most self time, with their calls.
+    assert TABLE_TITLE.match(lines[0]) and lines[1].split() == ["calls", "self", "%", "total", "function"]
+    assert lines[2].split()[0] == "3" and lines[2].endswith("  leaf (prog.py:1)")
+    assert len(lines) == 2 + 10 + 1  # the top 10 of more than 10 functions
     path = tmp_path / "out" / "trace.json"
     assert match.group(3) == "out/trace.json"
     assert match.group(2) == format_size(path.stat().st_size)

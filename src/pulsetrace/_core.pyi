@@ -57,5 +57,9 @@ def chrome_json_events(
 
     args / retvals: record index -> JSON fragment, as in pulsetrace.codec.chrome_json_events."""
 
+def function_totals(chunks: Sequence[bytes], nfuncs: int, totals: bytearray) -> None:
+    """Add one thread's per-function (calls, primitive calls, slices, total ns, self ns, max ns) into
+    ``totals``: nfuncs rows of six little-endian int64 (reports.callstats has the rules)."""
+
 def bounded_repr(value: Any, limit: int) -> str:
     """reprs.bounded_repr(value, limit) as the C core renders it (for tests)."""

@@ -86,9 +86,10 @@ class TraceSession:
 
     # -- reporting ---------------------------------------------------------------------------------
 
-    def report(self, message: str) -> None:
-        """One ``pulsetrace: ...`` line on the stderr pulsetrace started with (fd 2 if that is gone)."""
-        line = f"pulsetrace: {message}\n"
+    def report(self, message: str, *table: str) -> None:
+        """One ``pulsetrace: ...`` line (then ``table``'s lines as they are) on the stderr pulsetrace
+        started with (fd 2 if that is gone)."""
+        line = "".join([f"pulsetrace: {message}\n", *(row + "\n" for row in table)])
         try:
             self._stderr.write(line)
             self._stderr.flush()
@@ -192,11 +193,25 @@ class TraceSession:
             self._report_error(f"could not save the trace to {self.output}", exc)
         else:
             if not self.quiet:
+                self._summarise(tracer)
                 self.report(
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
                 )
         self._done()
+
+    def _summarise(self, tracer: Tracer) -> None:
+        """The terminal summary: the functions with the most self time (reports.summary)."""
+        try:
+            from .reports.callstats import CallStats
+            from .reports.summary import summary_lines
+
+            lines = summary_lines(CallStats.of(tracer.trace.process(), callers=False))
+        except Exception as exc:  # the summary is a courtesy: it never costs the trace or the exit
+            self._report_error("could not summarise the trace", exc)
+            return
+        if lines:
+            self.report(lines[0], *lines[1:])
 
     def abandon(self) -> None:
         """Stop recording without saving: the program never started (e.g. no such module)."""

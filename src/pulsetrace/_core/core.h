@@ -440,6 +440,7 @@ PyObject *pt_setprofile_thread_hook(PtRecorder *r);
 PyObject *pt_encode_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *pt_decode_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *pt_function_totals(PyObject *module, PyObject *const *args, Py_ssize_t nargs); /* totals.c */
 
 /* ---- reprs.c: reprs.bounded_repr in C ---- */
 typedef struct {

@@ -17,6 +17,9 @@ static PyMethodDef module_methods[] = {
     {"chrome_json_events", (PyCFunction)(void (*)(void))pt_chrome_json_events, METH_FASTCALL,
      "chrome_json_events(chunks, names, pid, tid, base_ns, write, first) -> int: one thread's slices "
      "as Chrome X events."},
+    {"function_totals", (PyCFunction)(void (*)(void))pt_function_totals, METH_FASTCALL,
+     "function_totals(chunks, nfuncs, totals) -> None: add one thread's per-function calls, primitive "
+     "calls, slices, total, self and max ns into totals (a bytearray of nfuncs rows of six int64)."},
     {"bounded_repr", (PyCFunction)(void (*)(void))pt_bounded_repr_py, METH_FASTCALL,
      "bounded_repr(value, limit) -> str: reprs.bounded_repr as the C core renders it."},
     {NULL},

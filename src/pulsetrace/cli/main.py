@@ -8,10 +8,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 from .. import __version__
 from .base import CLIError, Command
+from .report import ReportCommand
 from .run import RunCommand
 
 # The subcommands, in the order `pulsetrace -h` lists them.
-COMMANDS: List[Type[Command]] = [RunCommand]
+COMMANDS: List[Type[Command]] = [RunCommand, ReportCommand]
 
 
 def build_parser(

@@ -1,0 +1,77 @@
+"""``pulsetrace report``: summarise a saved trace, or convert it to another format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List
+
+from ..model.native import TraceFileError, read_trace
+from ..reports.callstats import CallStats
+from ..reports.summary import DEFAULT_TOP, summary_lines
+from ..writers import OutputError, check_writable, known_extensions, save
+from .base import CLIError, Command
+
+
+class ReportCommand(Command):
+    """Summarise a trace on the terminal, or write it in another format.
+
+    `pulsetrace report TRACE` prints the functions with the most self time (calls, self time, share
+    of the recording, total time); `--top N` shows N of them. `pulsetrace report TRACE -o OUT`
+    writes the trace in the format of OUT's extension (.json, .json.gz, .pulse, ...) instead.
+    TRACE is a native .pulse file.
+    """
+
+    name = "report"
+
+    def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("trace", help="the trace to read (a .pulse file)")
+        parser.add_argument(
+            "-o", "--output", metavar="PATH",
+            help=f"write the trace here, in the format of the extension ({', '.join(known_extensions())})",
+        )  # fmt: skip
+        parser.add_argument(
+            "--top", type=_count, default=None, metavar="N",
+            help=f"how many functions the summary shows (default: {DEFAULT_TOP})",
+        )  # fmt: skip
+
+    def run(self, args: argparse.Namespace) -> int:
+        if args.output is not None and args.top is not None:
+            raise CLIError("give -o (convert the trace) or --top (summarise it), not both")
+        if args.output is not None:
+            try:
+                check_writable(args.output)
+            except OutputError as exc:
+                raise CLIError(str(exc)) from None
+        try:
+            trace = read_trace(args.trace)
+        except TraceFileError as exc:
+            raise CLIError(str(exc), 1) from None
+        except OSError as exc:
+            raise CLIError(f"cannot read {args.trace!r}: {exc.strerror or exc}", 1) from None
+        if args.output is not None:
+            try:
+                result = save(trace, args.output)
+            except OutputError as exc:
+                raise CLIError(str(exc), 1) from None
+            sys.stderr.write(f"pulsetrace: wrote {result.calls} calls to {args.output}\n")
+            return 0
+        top = DEFAULT_TOP if args.top is None else args.top
+        lines: List[str] = []
+        for process in trace.processes:
+            title = f"{process.name} (pid {process.pid})" if len(trace.processes) > 1 else ""
+            lines += summary_lines(CallStats.of(process, callers=False), top, title=title)
+        if not lines:
+            lines = ["no calls recorded"]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return 0
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
