@@ -1,0 +1,1 @@
+"""Data for views and exports, built from the model: call statistics, ..."""
