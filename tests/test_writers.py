@@ -61,7 +61,17 @@ def test_writers_are_chosen_by_extension() -> None:
     assert writer_for("dir.d/out.json").name == "json"
     assert writer_for("OUT.JSON.GZ").name == "json.gz"
     assert writer_for("/a/b.json.gz").name == "json.gz"
-    assert writers.known_extensions() == [".json", ".json.gz", ".pulse"]
+    assert writer_for("out.speedscope.json").name == "speedscope"
+    assert writers.known_extensions() == [
+        ".collapsed",
+        ".folded",
+        ".json",
+        ".json.gz",
+        ".prof",
+        ".pstats",
+        ".pulse",
+        ".speedscope.json",
+    ]
 
 
 def test_longest_extension_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +86,7 @@ def test_longest_extension_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_extension_lists_the_known_ones() -> None:
-    with pytest.raises(OutputError, match=r"known extensions: \.json, \.json\.gz, \.pulse"):
+    with pytest.raises(OutputError, match=r"known extensions: \.collapsed, \.folded, \.json, \.json\.gz, \.prof, "):
         writer_for("trace.txt")
     with pytest.raises(OutputError, match="trace"):
         writer_for("trace")
