@@ -86,7 +86,8 @@ def test_longest_extension_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_extension_lists_the_known_ones() -> None:
-    with pytest.raises(OutputError, match=r"known extensions: \.collapsed, \.folded, \.json, \.json\.gz, \.prof, "):
+    known = r"known extensions: \.collapsed, \.folded, \.json, \.json\.gz, \.prof, "
+    with pytest.raises(OutputError, match=known):
         writer_for("trace.txt")
     with pytest.raises(OutputError, match="trace"):
         writer_for("trace")
