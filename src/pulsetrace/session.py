@@ -23,6 +23,7 @@ from typing import Callable, NoReturn, Optional, TextIO
 
 from .config import DEFAULT_OUTPUT
 from .options import TraceOptions
+from .progress import Progress
 from .tracer import Tracer, TracerError
 from .writers import OutputError
 
@@ -188,7 +189,8 @@ class TraceSession:
             self._done()
             return
         try:
-            result = tracer.save(self.output_path)
+            with Progress(f"saving {self.output}", self._stderr):
+                result = tracer.save(self.output_path)
         except BaseException as exc:
             self._report_error(f"could not save the trace to {self.output}", exc)
         else:
