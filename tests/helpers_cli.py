@@ -147,7 +147,9 @@ def _differ(what: str, plain: object, traced: object) -> str:
 
 
 def is_summary_table(lines: Sequence[str]) -> bool:
-    """Whether ``lines`` are a terminal summary (a title and indented rows) or nothing."""
+    """Whether ``lines`` are a terminal summary (a title and indented rows) or nothing, after any
+    ``pulsetrace: note: ...`` lines."""
+    lines = [line for line in lines if not line.startswith("pulsetrace: note: ")]
     if not lines:
         return True
     return (

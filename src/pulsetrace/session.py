@@ -23,6 +23,7 @@ from typing import Callable, NoReturn, Optional, TextIO
 
 from .config import DEFAULT_OUTPUT
 from .options import TraceOptions
+from .progress import Progress
 from .tracer import Tracer, TracerError
 from .writers import OutputError
 
@@ -188,17 +189,32 @@ class TraceSession:
             self._done()
             return
         try:
-            result = tracer.save(self.output_path)
+            with Progress(f"saving {self.output}", self._stderr):
+                result = tracer.save(self.output_path)
         except BaseException as exc:
             self._report_error(f"could not save the trace to {self.output}", exc)
         else:
             if not self.quiet:
+                self._note_fallback(tracer)
                 self._summarise(tracer)
                 self.report(
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
                 )
         self._done()
+
+    def _note_fallback(self, tracer: Tracer) -> None:
+        """Say so when the Python core recorded only because the C extension is missing: the
+        program ran much slower than it had to (said at the end, never among the program's output)."""
+        core = tracer.core
+        chose_python = tracer.options.core == "python" or os.environ.get("PULSETRACE_CORE") == "python"
+        if core is not None and core.name == "python" and not chose_python:
+            from .extension import load_c_extension
+
+            self.report(
+                f"note: recorded with the slower Python core: {load_c_extension()[1]} (reinstall "
+                "pulsetrace where a C compiler and the Python headers are available to get the C core)"
+            )
 
     def _summarise(self, tracer: Tracer) -> None:
         """The terminal summary: the functions with the most self time (reports.summary)."""

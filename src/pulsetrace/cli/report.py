@@ -7,6 +7,7 @@ import sys
 from typing import List
 
 from ..model.native import TraceFileError, read_trace
+from ..progress import Progress
 from ..reports.callstats import CallStats
 from ..reports.summary import DEFAULT_TOP, summary_lines
 from ..writers import OutputError, check_writable, known_extensions, save
@@ -44,23 +45,26 @@ class ReportCommand(Command):
             except OutputError as exc:
                 raise CLIError(str(exc)) from None
         try:
-            trace = read_trace(args.trace)
+            with Progress(f"reading {args.trace}", sys.stderr):
+                trace = read_trace(args.trace)
         except TraceFileError as exc:
             raise CLIError(str(exc), 1) from None
         except OSError as exc:
             raise CLIError(f"cannot read {args.trace!r}: {exc.strerror or exc}", 1) from None
         if args.output is not None:
             try:
-                result = save(trace, args.output)
+                with Progress(f"writing {args.output}", sys.stderr):
+                    result = save(trace, args.output)
             except OutputError as exc:
                 raise CLIError(str(exc), 1) from None
             sys.stderr.write(f"pulsetrace: wrote {result.calls} calls to {args.output}\n")
             return 0
         top = DEFAULT_TOP if args.top is None else args.top
         lines: List[str] = []
-        for process in trace.processes:
-            title = f"{process.name} (pid {process.pid})" if len(trace.processes) > 1 else ""
-            lines += summary_lines(CallStats.of(process, callers=False), top, title=title)
+        with Progress(f"summarising {args.trace}", sys.stderr):
+            for process in trace.processes:
+                title = f"{process.name} (pid {process.pid})" if len(trace.processes) > 1 else ""
+                lines += summary_lines(CallStats.of(process, callers=False), top, title=title)
         if not lines:
             lines = ["no calls recorded"]
         sys.stdout.write("\n".join(lines) + "\n")
