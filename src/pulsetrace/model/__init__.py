@@ -1,6 +1,16 @@
-"""The data model shared by writers and views."""
+"""The data model shared by writers and views, and ``read_any_trace`` to open a trace file of any format."""
 
+from .any_trace import read_any_trace
 from .custom import CounterSample, Instant, ObjectEvent, Span
 from .trace import ProcessTrace, ThreadTrace, Trace
 
-__all__ = ["CounterSample", "Instant", "ObjectEvent", "ProcessTrace", "Span", "ThreadTrace", "Trace"]
+__all__ = [
+    "CounterSample",
+    "Instant",
+    "ObjectEvent",
+    "ProcessTrace",
+    "Span",
+    "ThreadTrace",
+    "Trace",
+    "read_any_trace",
+]

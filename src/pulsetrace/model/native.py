@@ -479,7 +479,7 @@ def _tag_name(tag: bytes) -> str:
 def _guess_kind(data: bytes) -> str:
     head = data[:64].lstrip()
     if head.startswith((b"{", b"[")):
-        return "; it looks like JSON, which this reader does not read"
+        return "; it looks like JSON: read it with read_chrome_trace or pulsetrace.model.read_any_trace"
     if head.startswith(b"\x1f\x8b"):
         return "; it looks like a gzip file"
     return ""
