@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -188,7 +189,7 @@ def test_report_command(tmp_path: Path) -> None:
     "args, message",
     [
         (["missing.pulse"], "missing.pulse: cannot read"),
-        (["prog.py"], "prog.py: not a pulsetrace trace file"),
+        (["prog.py"], "prog.py: not a trace"),
         (["t.pulse", "-o", "t.unknown"], "cannot tell the output format"),
         (["t.pulse", "-o", "t.json", "--top", "3"], "not both"),
     ],
@@ -200,3 +201,20 @@ def test_report_errors(tmp_path: Path, args: List[str], message: str) -> None:
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.startswith("pulsetrace: error: ") and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_report_reads_chrome_json_from_other_tools(tmp_path: Path) -> None:
+    events = [
+        {"ph": "M", "pid": 1, "tid": 2, "name": "thread_name", "args": {"name": "worker"}},
+        {"ph": "X", "pid": 1, "tid": 2, "ts": 0.0, "dur": 10.0, "name": "outer (/srv/a.py:3)"},
+        {"ph": "X", "pid": 1, "tid": 2, "ts": 2.0, "dur": 5.0, "name": "inner (/srv/a.py:9)"},
+        {"ph": "X", "pid": 1, "tid": 2, "ts": 20.0, "dur": 5.0, "name": "inner (/srv/a.py:9)"},
+    ]
+    (tmp_path / "other.json").write_text(json.dumps({"traceEvents": events}))
+    shown = run_pulsetrace(["report", "other.json"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split() for line in shown.stdout.splitlines()[2:]]
+    assert rows == [
+        ["2", "10.0", "µs", "40.0", "10.0", "µs", "inner", "(a.py:9)"],
+        ["1", "5.00", "µs", "20.0", "10.0", "µs", "outer", "(a.py:3)"],
+    ]

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import List
 
-from ..model.native import TraceFileError, read_trace
+from ..model import read_any_trace
+from ..model.native import TraceFileError
 from ..progress import Progress
 from ..reports.callstats import CallStats
 from ..reports.summary import DEFAULT_TOP, summary_lines
@@ -19,14 +20,15 @@ class ReportCommand(Command):
 
     `pulsetrace report TRACE` prints the functions with the most self time (calls, self time, share
     of the recording, total time); `--top N` shows N of them. `pulsetrace report TRACE -o OUT`
-    writes the trace in the format of OUT's extension (.json, .json.gz, .pulse, ...) instead.
-    TRACE is a native .pulse file.
+    writes the trace in the format of OUT's extension (.json, .json.gz, .pulse, .pstats, ...)
+    instead. TRACE is a native .pulse file or Chrome Trace Event JSON (plain or gzipped), including
+    JSON written by other tools.
     """
 
     name = "report"
 
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("trace", help="the trace to read (a .pulse file)")
+        parser.add_argument("trace", help="the trace to read (.pulse, or Chrome JSON: .json, .json.gz)")
         parser.add_argument(
             "-o", "--output", metavar="PATH",
             help=f"write the trace here, in the format of the extension ({', '.join(known_extensions())})",
@@ -46,7 +48,7 @@ class ReportCommand(Command):
                 raise CLIError(str(exc)) from None
         try:
             with Progress(f"reading {args.trace}", sys.stderr):
-                trace = read_trace(args.trace)
+                trace = read_any_trace(args.trace)
         except TraceFileError as exc:
             raise CLIError(str(exc), 1) from None
         except OSError as exc:
