@@ -8,6 +8,7 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,3 +92,19 @@ def test_pulsetrace_run_on_a_terminal(tmp_path: Path) -> None:
     assert stdout == b"19999900000\n"
     assert "pulsetrace: saving t.json " in text and ERASE in text
     assert text.rstrip().splitlines()[-1].startswith("pulsetrace: wrote ")
+
+
+def test_updates_draw_without_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At interpreter shutdown Python 3.12+ starts no thread: the writer's updates draw the line."""
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    terminal = FakeTerminal()
+    with Progress("saving big.json", terminal, after=0.0) as progress:
+        for written in range(0, 5 * 1048576, 1048576):
+            progress.update(written)
+            time.sleep(0.25)
+    text = terminal.getvalue()
+    assert "pulsetrace: saving big.json " in text and " 4.0 MiB " in text and text.endswith(ERASE)

@@ -39,22 +39,39 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 class Progress:
-    """Shows ``label`` with a spinner and the time taken while the ``with`` block runs long."""
+    """Shows ``label`` with a spinner, the time taken and (through ``update``) the bytes written,
+    while the ``with`` block runs long.
+
+    Two things redraw the line: ``update(bytes_written)``, which a writer calls as it goes (it works
+    everywhere, including at interpreter shutdown, where Python 3.12+ refuses to start threads and
+    ``pulsetrace run`` saves its trace), and a ticker thread, when one can be started, so the line
+    also moves while nothing is written (reading a trace, encoding a large thread).
+    """
 
     def __init__(self, label: str, stream: TextIO, *, after: Optional[float] = None) -> None:
         self.label = label
         self.stream = stream
         self.after = delay_from_environment() if after is None else after
         self.shown = False  # whether the line was ever drawn (then it is erased at the end)
+        self._active = False
         self._done = threading.Event()
+        self._lock = threading.Lock()  # the ticker and update() draw in turn
         self._thread: Optional[threading.Thread] = None
         self._start = 0.0
+        self._last_draw = 0.0
+        self._frame = 0
+        self._bytes = -1
 
     def __enter__(self) -> Progress:
-        if is_terminal(self.stream):
+        self._active = is_terminal(self.stream)
+        if self._active:
             self._start = time.monotonic()
-            self._thread = threading.Thread(target=self._run, name="pulsetrace-progress", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._tick, name="pulsetrace-progress", daemon=True)
+            try:
+                thread.start()
+                self._thread = thread
+            except RuntimeError:  # at interpreter shutdown (3.12+): update() alone draws
+                pass
         return self
 
     def __exit__(
@@ -66,23 +83,44 @@ class Progress:
         self._done.set()
         if self._thread is not None:
             self._thread.join()
+        self._active = False
         if self.shown:
             self._write(ERASE)
 
-    def _run(self) -> None:
+    def update(self, bytes_written: int) -> None:
+        """The work has written this many bytes so far; redraws the line when it is due."""
+        self._bytes = bytes_written
+        if self._active:
+            self._draw_if_due()
+
+    def _tick(self) -> None:
         if self._done.wait(self.after):
             return
-        frame = 0
         while not self._done.is_set():
-            elapsed = time.monotonic() - self._start
-            self._write(f"{ERASE}pulsetrace: {self.label} {SPINNER[frame % len(SPINNER)]} {elapsed:.1f} s")
-            self.shown = True
-            frame += 1
+            self._draw_if_due()
             self._done.wait(INTERVAL)
+
+    def _draw_if_due(self) -> None:
+        now = time.monotonic()
+        elapsed = now - self._start
+        if elapsed < self.after or now - self._last_draw < INTERVAL or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if not self._active:
+                return
+            self._last_draw = now
+            size = f" {self._bytes / 1048576:.1f} MiB" if self._bytes >= 0 else ""
+            spinner = SPINNER[self._frame % len(SPINNER)]
+            self._frame += 1
+            self._write(f"{ERASE}pulsetrace: {self.label} {spinner}{size} {elapsed:.1f} s")
+            self.shown = True
+        finally:
+            self._lock.release()
 
     def _write(self, text: str) -> None:
         try:
             self.stream.write(text)
             self.stream.flush()
         except (OSError, ValueError):  # the terminal went away: the work matters more than the line
+            self._active = False
             self._done.set()

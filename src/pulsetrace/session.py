@@ -189,8 +189,8 @@ class TraceSession:
             self._done()
             return
         try:
-            with Progress(f"saving {self.output}", self._stderr):
-                result = tracer.save(self.output_path)
+            with Progress(f"saving {self.output}", self._stderr) as progress:
+                result = tracer.save(self.output_path, on_write=progress.update)
         except BaseException as exc:
             self._report_error(f"could not save the trace to {self.output}", exc)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from types import CodeType, FunctionType, TracebackType
-from typing import TYPE_CHECKING, Any, FrozenSet, List, Optional, Sequence, Set, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Optional, Sequence, Set, Type, Union
 
 from . import cores
 from .cores import Core, CoreConfig, CoreError
@@ -234,14 +234,18 @@ class Tracer:
             raise TracerError("no trace yet: start() and stop() the tracer first")
         return self._trace
 
-    def save(self, path: Optional[str] = None) -> SaveResult:
-        """Write the last trace to ``path`` (format by extension); stops first if still recording."""
+    def save(
+        self, path: Optional[str] = None, *, on_write: Optional[Callable[[int], None]] = None
+    ) -> SaveResult:
+        """Write the last trace to ``path`` (format by extension); stops first if still recording.
+
+        ``on_write(bytes_written_so_far)`` is called as the output grows (a progress display)."""
         if self.running:
             self.stop()
         target = path or self.output or "result.json"
         from .writers import save
 
-        return save(self.trace, target)
+        return save(self.trace, target, on_write=on_write)
 
     # -- context manager -------------------------------------------------------------------------
 

@@ -55,8 +55,8 @@ class ReportCommand(Command):
             raise CLIError(f"cannot read {args.trace!r}: {exc.strerror or exc}", 1) from None
         if args.output is not None:
             try:
-                with Progress(f"writing {args.output}", sys.stderr):
-                    result = save(trace, args.output)
+                with Progress(f"writing {args.output}", sys.stderr) as progress:
+                    result = save(trace, args.output, on_write=progress.update)
             except OutputError as exc:
                 raise CLIError(str(exc), 1) from None
             sys.stderr.write(f"pulsetrace: wrote {result.calls} calls to {args.output}\n")

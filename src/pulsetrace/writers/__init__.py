@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from ..model import Trace
 from . import chrome_json, collapsed, native, pstats_writer, speedscope  # noqa: F401  (importing registers the built-in formats)
@@ -48,11 +48,18 @@ def check_writable(path: PathArg, format_name: Optional[str] = None) -> Writer:
     return writer
 
 
-def save(trace: Trace, path: PathArg, format_name: Optional[str] = None) -> SaveResult:
-    """Write ``trace`` to ``path`` ("-" for stdout) in the format of its extension or ``format_name``."""
+def save(
+    trace: Trace,
+    path: PathArg,
+    format_name: Optional[str] = None,
+    *,
+    on_write: Optional[Callable[[int], None]] = None,
+) -> SaveResult:
+    """Write ``trace`` to ``path`` ("-" for stdout) in the format of its extension or ``format_name``;
+    ``on_write(bytes so far)`` is called after each write (for a progress display)."""
     name = os.fspath(path)
     writer = choose_writer(name, format_name)
-    with open_output(name) as stream:
+    with open_output(name, on_write) as stream:
         writer.write(trace, stream)
     return SaveResult(
         name, writer.name, trace.event_count, stream.bytes_written, trace.call_count, trace.custom_event_count

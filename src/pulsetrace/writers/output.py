@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 import sys
-from typing import Any, BinaryIO, Iterator, Tuple
+from typing import Any, BinaryIO, Callable, Iterator, Optional, Tuple
 
 STDOUT = "-"
 
@@ -24,14 +24,17 @@ class OutputError(Exception):
 class CountingStream:
     """A binary sink that counts the bytes written through it (also a valid ``fileobj`` for gzip)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, on_write: Optional[Callable[[int], None]] = None) -> None:
         self._raw = raw
+        self._on_write = on_write
         self.bytes_written = 0
 
     def write(self, data: Any) -> int:
         self._raw.write(data)
         size = len(data) if isinstance(data, bytes) else memoryview(data).nbytes
         self.bytes_written += size
+        if self._on_write is not None:
+            self._on_write(self.bytes_written)
         return size
 
     def flush(self) -> None:
@@ -39,13 +42,14 @@ class CountingStream:
 
 
 @contextlib.contextmanager
-def open_output(path: str) -> Iterator[CountingStream]:
+def open_output(path: str, on_write: Optional[Callable[[int], None]] = None) -> Iterator[CountingStream]:
     """Open ``path`` for binary writing ("-" is stdout); the file appears only if the block succeeds.
 
-    OSErrors while opening, writing or renaming become OutputError naming the path.
+    OSErrors while opening, writing or renaming become OutputError naming the path. ``on_write`` is
+    told the bytes written so far after each write.
     """
     if path == STDOUT:
-        with _stdout() as stream:
+        with _stdout(on_write) as stream:
             yield stream
         return
     target = os.path.realpath(path)  # write through a symlink rather than replace it
@@ -54,7 +58,7 @@ def open_output(path: str) -> Iterator[CountingStream]:
     temp, fd = _create_temp(path, target)
     try:
         with os.fdopen(fd, "wb") as raw:
-            yield CountingStream(raw)
+            yield CountingStream(raw, on_write)
         _keep_mode(target, temp)
         os.replace(temp, target)
     except BaseException as exc:
@@ -65,13 +69,13 @@ def open_output(path: str) -> Iterator[CountingStream]:
 
 
 @contextlib.contextmanager
-def _stdout() -> Iterator[CountingStream]:
+def _stdout(on_write: Optional[Callable[[int], None]] = None) -> Iterator[CountingStream]:
     raw = getattr(sys.stdout, "buffer", None)
     if raw is None:
         raise OutputError("cannot write binary output to this stdout (it has no byte buffer)")
     try:
         sys.stdout.flush()  # text printed before must come out before the trace
-        yield CountingStream(raw)
+        yield CountingStream(raw, on_write)
         raw.flush()
     except OSError as exc:  # a closed pipe (`... -o - | head`), a full disk
         raise OutputError(f"cannot write to stdout: {_explain(exc, STDOUT)}") from exc
