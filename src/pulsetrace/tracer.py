@@ -42,6 +42,10 @@ class Tracer:
     automatic choice (see pulsetrace.cores). Every other keyword is a tracing option, with the same
     name as on the command line and in ``[tool.pulsetrace]`` (see pulsetrace.options and the README);
     a bad value raises TracerError naming the option.
+
+    Only one tracer records at a time. ``gives_way=True`` is for tools that trace on the program's
+    behalf (the pytest plugin): when the program starts a Tracer of its own, such a tracer stops
+    (its trace so far is kept) instead of making the program's start() fail.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Tracer:
         log_exceptions: bool = False,
         log_gc: bool = False,
         options: Optional[TraceOptions] = None,
+        gives_way: bool = False,
     ) -> None:
         given = {name: value for name, value in locals().items() if name in OPTION_NAMES}
         defaults = TraceOptions()
@@ -73,6 +78,7 @@ class Tracer:
             self.options = (options or defaults).updated(changed, "Tracer()")
         except OptionError as exc:
             raise TracerError(str(exc)) from None
+        self.gives_way = gives_way
         self._core: Optional[Core] = None
         self._custom: Optional[EventLog] = None  # the custom-event log of the current recording
         self._trace: Optional[Trace] = None
@@ -135,8 +141,10 @@ class Tracer:
     def start(self) -> Tracer:
         global _running
         if _running is not None and _running.running:
-            which = "this tracer is" if _running is self else "another pulsetrace Tracer is"
-            raise TracerError(f"cannot start: {which} already recording; stop() it first")
+            if _running is self or not _running.gives_way:
+                which = "this tracer is" if _running is self else "another pulsetrace Tracer is"
+                raise TracerError(f"cannot start: {which} already recording; stop() it first")
+            _running.stop()
         self._trace = None
         if self.options.trace_only:  # sparse mode: no core; decorated functions record themselves
             self._wall_anchor_ns = time.time_ns()
