@@ -106,11 +106,12 @@ def flags(name: str) -> List[str]:
     return [_SHORT[name], flag(name)] if name in _SHORT else [flag(name)]
 
 
-def add_option_flags(parser: argparse.ArgumentParser) -> None:
+def add_option_flags(parser: argparse.ArgumentParser, *, default_output: str = config.DEFAULT_OUTPUT) -> None:
     """One flag per option, grouped by purpose as OPTIONS groups them; -q joins the output group.
 
     Values are kept as given (argparse.SUPPRESS: an absent flag leaves no attribute) and converted by
     pulsetrace.config, so a bad value is reported like one from pyproject.toml, naming the flag.
+    ``default_output`` is what the help says happens without -o (the IPython magic saves nothing).
     """
     pyproject, in_effect = config.settings_in_effect()
     groups: Dict[str, argparse._ArgumentGroup] = {}
@@ -127,7 +128,10 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
             text += f" ({', '.join(writers.known_extensions())}; - for standard output)"
         if spec.kind == "files":
             text += "; one per flag: repeat the flag or separate with commas"
-        default = _DEFAULT_TEXT.get(spec.name, _default_text(spec.name, spec.kind))
+        if spec.name == "output":
+            default: Optional[str] = default_output
+        else:
+            default = _DEFAULT_TEXT.get(spec.name, _default_text(spec.name, spec.kind))
         notes = [f"default: {default}"] if default is not None else []
         if spec.name in in_effect:
             value, where = in_effect[spec.name]
@@ -168,8 +172,10 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def command_line_settings(args: argparse.Namespace) -> List[config.Setting]:
-    """The options given on the command line, each with its flag as its source."""
+def command_line_settings(
+    args: argparse.Namespace, where: str = "command-line option"
+) -> List[config.Setting]:
+    """The options given on the command line, each with its flag as its source (``where`` and the flag)."""
     settings = []
     for spec in OPTIONS:
         if not hasattr(args, spec.name):
@@ -177,7 +183,7 @@ def command_line_settings(args: argparse.Namespace) -> List[config.Setting]:
         value = getattr(args, spec.name)
         if spec.kind == "files":  # one path per flag, or several separated by commas; '' clears
             value = [path for given in value for path in given.split(",") if path]
-        settings.append(config.Setting(spec.name, value, f"command-line option {'/'.join(flags(spec.name))}"))
+        settings.append(config.Setting(spec.name, value, f"{where} {'/'.join(flags(spec.name))}"))
     return settings
 
 
