@@ -19,14 +19,9 @@ def read_any_trace(path: PathArg) -> Trace:
     # The readers are imported here, not at the top: ``import pulsetrace`` loads the model, and the
     # traced program should not pay for json, gzip and decimal.
     from .chrome_reader import parse_chrome_trace
-    from .native import MAGIC, TraceFileError, parse_trace
+    from .native import MAGIC, TraceFileError, parse_trace, read_file
 
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as file:
-            data = file.read()
-    except OSError as exc:
-        raise TraceFileError(name, f"cannot read: {exc.strerror or exc}") from None
+    name, data = read_file(path)
     if data.startswith(MAGIC):
         return parse_trace(data, name)
     if data.startswith(_GZIP_MAGIC) or data.lstrip().startswith(_JSON_STARTS):

@@ -44,7 +44,7 @@ from .chrome_values import (
     text_of,
 )
 from .custom import INSTANT, CounterSample, Instant, Number, ObjectEvent, Span
-from .native import TraceFileError
+from .native import TraceFileError, read_file
 from .trace import ProcessTrace, ThreadTrace, Trace
 
 NEGATIVE_DURATION = "negative_duration"  # repaired: an "X" with dur < 0 is kept with length 0
@@ -57,12 +57,7 @@ PathArg = Union[str, "os.PathLike[str]"]
 
 def read_chrome_trace(path: PathArg) -> Trace:
     """Read a Chrome Trace Event JSON file (``.json`` or gzipped) into the model."""
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as file:
-            data = file.read()
-    except OSError as exc:
-        raise TraceFileError(name, f"cannot read: {exc.strerror or exc}") from None
+    name, data = read_file(path)
     return parse_chrome_trace(data, name)
 
 

@@ -136,14 +136,20 @@ def iter_sections(data: bytes, path: str = "<bytes>") -> Iterator[Section]:
             return
 
 
-def read_trace(path: PathArg) -> Trace:
-    """Read a native trace file (``.pulse``) into the model."""
+def read_file(path: PathArg) -> Tuple[str, bytes]:
+    """(the path as text, the file's bytes); a file that cannot be read is a TraceFileError naming it.
+    Every trace reader opens its file through here."""
     name = os.fspath(path)
     try:
         with open(name, "rb") as file:
-            data = file.read()
+            return name, file.read()
     except OSError as exc:
         raise TraceFileError(name, f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_trace(path: PathArg) -> Trace:
+    """Read a native trace file (``.pulse``) into the model."""
+    name, data = read_file(path)
     return parse_trace(data, name)
 
 
