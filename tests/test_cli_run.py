@@ -26,6 +26,7 @@ from helpers_cli import (
 from pulsetrace import __version__
 from pulsetrace.cli.main import build_parser, main
 from pulsetrace.cli.run import RunCommand, split_command_line
+from pulsetrace.model.native import read_trace
 from pulsetrace.runner import CODE, MODULE, SCRIPT, Target, format_size
 
 CORES = cores_available()
@@ -359,3 +360,31 @@ def test_backends(tmp_path: Path, backend: str) -> None:
     trace = load_json_trace(tmp_path / "t.json")
     assert trace["metadata"]["processes"][0]["metadata"]["backend"] == backend
     assert "work" in slice_names(trace)
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_a_program_with_its_own_tracer(tmp_path: Path, core: str) -> None:
+    """A program that starts a pulsetrace Tracer runs as it would untraced; the run's trace ends there."""
+    write(
+        tmp_path / "own.py",
+        """
+        import pulsetrace
+        def before(n):
+            return n + 1
+        def inside(n):
+            return n * 2
+        before(1)
+        with pulsetrace.Tracer(output="mine.json"):
+            inside(3)
+        print("done", pulsetrace.running_tracer())
+        """,
+    )
+    plain = run_python(["own.py"], tmp_path)
+    (tmp_path / "mine.json").unlink()
+    traced = run_pulsetrace(["run", "--core", core, "-o", "run.pulse", "own.py"], tmp_path)
+    assert traced.stdout == plain.stdout == "done None\n" and traced.returncode == 0, traced.stderr
+    assert "the program started a pulsetrace Tracer of its own" in traced.stderr
+    mine = load_json_trace(tmp_path / "mine.json")
+    assert "inside" in slice_names(mine) and "before" not in slice_names(mine)
+    run_names = {f.name for f in read_trace(tmp_path / "run.pulse").process().functions}
+    assert "before" in run_names and "inside" not in run_names

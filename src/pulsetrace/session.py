@@ -75,7 +75,9 @@ class TraceSession:
         self.output_path = output if output == "-" else os.path.abspath(output)
         self.quiet = quiet
         self._stderr = stderr if stderr is not None else sys.stderr
-        self._make_tracer = tracer_factory or (lambda: Tracer(options=options))
+        # gives_way: a program that starts a Tracer of its own must not fail only because it runs
+        # under `pulsetrace run`; the run's trace then ends where the program's began.
+        self._make_tracer = tracer_factory or (lambda: Tracer(options=options, gives_way=True))
         self.tracer: Optional[Tracer] = None
         self.pid = os.getpid()
         self._state = _IDLE
@@ -182,8 +184,10 @@ class TraceSession:
             self._state = _FINISHING
         tracer = self.tracer
         assert tracer is not None
+        gave_way = not tracer.running
         try:
-            tracer.stop()
+            if not gave_way:
+                tracer.stop()
         except BaseException as exc:
             self._report_error("could not stop tracing", exc)
             self._done()
@@ -195,6 +199,11 @@ class TraceSession:
             self._report_error(f"could not save the trace to {self.output}", exc)
         else:
             if not self.quiet:
+                if gave_way:
+                    self.report(
+                        "note: the program started a pulsetrace Tracer of its own; this run's trace "
+                        "ends where that one began"
+                    )
                 self._note_fallback(tracer)
                 self._summarise(tracer)
                 self.report(
