@@ -3,6 +3,7 @@ same events), other tools' files (VizTracer-like, array form, gzip), repairs, an
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import gzip
 import json
@@ -218,6 +219,27 @@ def test_own_json_reads_back_to_the_same_slices(core: CoreChoice, tmp_path: Path
     assert {o.phase for o in read.objects} >= {"N", "O"}
     categories = {i.category for i in read.threads[0].instants} | {s.category for s in read.threads[0].spans}
     assert categories >= {"instant", "exception", "log", "print", "span", "gc"}
+
+
+def test_a_process_from_another_boot_reads_back_to_its_own_clock(core: CoreChoice, tmp_path: Path) -> None:
+    # The second process started later than the first by more than its own monotonic clock had
+    # counted (another boot, another host): its base_ns on the file's time axis is negative.
+    first = record(core).processes[0]
+    gap = 2 * first.start_ns + 10**9
+    later = dataclasses.replace(first, pid=first.pid + 1, wall_anchor_ns=first.wall_anchor_ns + gap)
+    path = tmp_path / "two-boots.json"
+    save(Trace([first, later]), path)
+    assert json.loads(path.read_text())["metadata"]["processes"][1]["base_ns"] < 0
+    back = read_chrome_trace(path)
+    for read, original in zip(back.processes, (first, later)):
+        assert (read.pid, read.metadata, read.wall_anchor_ns, read.mono_anchor_ns) == (
+            original.pid,
+            original.metadata,
+            original.wall_anchor_ns,
+            original.mono_anchor_ns,
+        )
+        for before, after in zip(original.threads, read.threads):
+            assert slices(read, after) == slices(original, before)
 
 
 def test_sparse_mode_spans_round_trip(tmp_path: Path) -> None:

@@ -283,7 +283,7 @@ class _TraceBuilder:
         if parts.first_ns + offset < 0 or parts.last_ns + offset >= MAX_NS:
             raise TraceFileError(
                 self.source,
-                f"the timestamps of process {parts.pid} span more than the 2**61 ns a trace can hold",
+                f"the timestamps of process {parts.pid} fall outside the 0 to 2**61 ns a trace can hold",
             )
 
 
@@ -300,7 +300,9 @@ def _pulsetrace_clocks(metadata: Any) -> Tuple[Dict[int, Dict[str, Any]], int]:
     own: Dict[int, Dict[str, Any]] = {}
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and all(_is_int(entry.get(key)) for key in _CLOCK_FIELDS):
-            if 0 <= entry["base_ns"] < MAX_NS:
+            # base_ns is negative for a process that started after the earliest one by more than its
+            # own monotonic clock had counted (it ran after a reboot, or on another host).
+            if -MAX_NS < entry["base_ns"] < MAX_NS:
                 own[entry["pid"]] = entry
     return own, base_wall_ns
 
