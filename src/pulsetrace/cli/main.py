@@ -8,11 +8,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 from .. import __version__
 from .base import CLIError, Command
+from .combine import CombineCommand
 from .report import ReportCommand
 from .run import RunCommand
 
 # The subcommands, in the order `pulsetrace -h` lists them.
-COMMANDS: List[Type[Command]] = [RunCommand, ReportCommand]
+COMMANDS: List[Type[Command]] = [RunCommand, ReportCommand, CombineCommand]
 
 
 def build_parser(
