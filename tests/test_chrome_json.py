@@ -201,8 +201,11 @@ def test_names_categories_and_args() -> None:
     assert [e["name"] for e in unwound] == ["dict.get", 'ünï "q"\\ (/tmp/файл\t.py:5)']
     unfinished = [e for e in events if e.get("args") == {"unfinished": True}]
     assert [e["name"] for e in unfinished] == ["lone (/tmp/bad\udcff.py:9)", "<module> (/srv/app/main.py:1)"]
+    # a generator resumed, suspending once and then returning: how each slice began and ended
+    generator = [e.get("args") for e in events if e["name"].startswith("numbers ")]
+    assert generator == [{"resumed": True, "exit": "yield"}, {"resumed": True}]
     plain = [e for e in events if "args" not in e]
-    assert len(plain) + len(unwound) + len(unfinished) == len(events)
+    assert len(plain) + len(unwound) + len(unfinished) + len(generator) == len(events)
 
 
 def test_children_come_before_and_inside_their_parents() -> None:

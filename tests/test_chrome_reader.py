@@ -113,10 +113,10 @@ def record(core: CoreChoice) -> Trace:
 
 SliceRow = Tuple[int, FunctionInfo, int, int, str, Optional[str], Optional[str]]
 
-# What a Chrome file can say of a record: C or not on entry; how it ended, where JSON marks it
-# (a generator's yield and resumption are written like a return and a call).
-_ENTER_CLASS = {ENTER_CALL: "call", ENTER_RESUME: "call", ENTER_C: "c"}
-_EXIT_CLASS = {EXIT_RETURN: "return", EXIT_YIELD: "return", EXIT_UNWIND: "unwind", EXIT_STOP: "stop"}
+# Every kind of record: our Chrome JSON marks resumptions and yields ("resumed", "exit":"yield"),
+# so each kind reads back as it was recorded.
+_ENTER_CLASS = {ENTER_CALL: "call", ENTER_RESUME: "resume", ENTER_C: "c"}
+_EXIT_CLASS = {EXIT_RETURN: "return", EXIT_YIELD: "yield", EXIT_UNWIND: "unwind", EXIT_STOP: "stop"}
 
 
 def slices(process: ProcessTrace, thread: ThreadTrace) -> List[SliceRow]:
@@ -213,6 +213,9 @@ def test_own_json_reads_back_to_the_same_slices(core: CoreChoice, tmp_path: Path
     assert any(r[1].name == "fails" and r[4] == "call/unwind" for r in rows)
     assert any(r[1].name == "fib" and r[5] == "n=6" and r[6] == "8" for r in rows)
     assert any(r[1].kind == FUNC_C and r[4] == "c/return" for r in rows)
+    generator = [r[4] for r in rows if r[1].name == "squares"]  # started, resumed, suspended, returned
+    assert generator[0] == "call/yield" and generator[-1] == "resume/return"
+    assert set(generator[1:-1]) == {"resume/yield"}
     assert any(r[1].name == "program" and r[1].filename == __file__ for r in rows)
     assert {t.name for t in read.threads} >= {"worker-0", "worker-1"}
     assert [s.name for s in read.threads[0].spans if s.category == "span"] == ["threads"]

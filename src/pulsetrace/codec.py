@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
-from .events import ENTER_C, EXIT_STOP, EXIT_UNWIND, KIND_MASK, RECORD_SIZE
+from .events import ENTER_C, ENTER_RESUME, EXIT_STOP, EXIT_UNWIND, EXIT_YIELD, KIND_MASK, RECORD_SIZE
 from .extension import c_extension
 
 Encoder = Callable[[Sequence[bytes]], bytes]
@@ -168,11 +168,27 @@ def _varint_tail(data: bytes, pos: int, first: int, index: int) -> Tuple[int, in
     return value, pos
 
 
-_EXIT_ARGS = {
-    EXIT_UNWIND: b',"args":{"exit":"exception"}',
-    EXIT_STOP: b',"args":{"unfinished":true}',
+# How a slice began and ended, in its args: a generator or coroutine resuming, and every exit but a
+# plain return (the C writer, _core/write_json.c, writes the same fragments in the same order).
+_RESUMED = b'"resumed":true'
+_EXIT_FRAGMENTS = {
+    EXIT_UNWIND: b'"exit":"exception"',
+    EXIT_STOP: b'"unfinished":true',
+    EXIT_YIELD: b'"exit":"yield"',
 }
-_EXIT_FRAGMENTS = {EXIT_UNWIND: b'"exit":"exception"', EXIT_STOP: b'"unfinished":true'}
+
+
+def _markers(resumed: bool, kind: int) -> bytes:
+    found = [_RESUMED if resumed else b"", _EXIT_FRAGMENTS.get(kind, b"")]
+    return b",".join(part for part in found if part)
+
+
+# (entered by ENTER_RESUME, exit kind) -> the args of a slice with no values: ',"args":{...}' or b"".
+_MARKER_ARGS = {
+    (resumed, kind): (b',"args":{%s}' % _markers(resumed, kind)) if _markers(resumed, kind) else b""
+    for resumed in (False, True)
+    for kind in range(8)
+}
 
 
 def format_us(ns: int) -> bytes:
@@ -203,8 +219,10 @@ def chrome_json_events(
     ``args`` / ``retvals`` map the index of a record in this thread's record sequence (all chunks,
     0-based) to a ready JSON fragment (``"args":"x=1"``, ``"return_value":"2"``); an empty fragment
     counts as none. A slice whose ENTER record has an args fragment, or whose exit record has a
-    retvals fragment, gets ``,"args":{...}`` holding its args fragment, its retval fragment and its
-    exit marker (exception / unfinished), those it has, in that order, joined by ",".
+    retvals fragment, gets ``,"args":{...}`` holding its args fragment, its retval fragment, its
+    resumption marker (``"resumed":true``: a generator or coroutine resuming) and its exit marker
+    (``"exit":"exception"``, ``"exit":"yield"``, ``"unfinished":true``), those it has, in that order,
+    joined by ","; a slice with markers and no values gets ``,"args":{markers}``.
     """
     if args is not None and not args:
         args = None
@@ -220,7 +238,7 @@ def chrome_json_events(
     parts: List[bytes] = []
     size = 0
     count = 0
-    stack: List[Tuple[int, int]] = []
+    stack: List[Tuple[int, int]] = []  # (the ENTER's stamp, func)
     push = stack.append
     pop = stack.pop
     for chunk in chunks:
@@ -229,13 +247,14 @@ def chrome_json_events(
         for stamp, func in _RECORD.iter_unpack(chunk):
             kind = stamp & KIND_MASK
             if kind <= ENTER_C:
-                push((stamp >> 3, func))
+                push((stamp, func))
                 continue
             if kind == _RESERVED_KIND:
                 raise ValueError("kind 7 is reserved")
             if not stack:
                 raise ValueError("exit without an open entry")
-            enter_ns, func = pop()
+            enter_stamp, func = pop()
+            enter_ns = enter_stamp >> 3
             if func >= nnames:
                 raise ValueError(f"func {func} has no name (the function table has {nnames} rows)")
             part = b'%s%s%s,"dur":%s,%s%s}' % (
@@ -244,7 +263,7 @@ def chrome_json_events(
                 format_us(enter_ns - base_ns),
                 format_us((stamp >> 3) - enter_ns),
                 names[func],
-                _EXIT_ARGS.get(kind, b""),
+                _MARKER_ARGS[(enter_stamp & KIND_MASK) == ENTER_RESUME, kind],
             )
             separator = b",\n"
             parts.append(part)
@@ -286,16 +305,18 @@ def _chrome_json_events_with_values(
             index += 1
             kind = stamp & KIND_MASK
             if kind <= ENTER_C:
-                stack.append((stamp >> 3, func, index))
+                stack.append((stamp, func, index))
                 continue
             if kind == _RESERVED_KIND:
                 raise ValueError("kind 7 is reserved")
             if not stack:
                 raise ValueError("exit without an open entry")
-            enter_ns, func, enter_index = stack.pop()
+            enter_stamp, func, enter_index = stack.pop()
+            enter_ns = enter_stamp >> 3
             if func >= nnames:
                 raise ValueError(f"func {func} has no name (the function table has {nnames} rows)")
-            found = [_fragment(args, enter_index), _fragment(retvals, index), _EXIT_FRAGMENTS.get(kind, b"")]
+            markers = _markers((enter_stamp & KIND_MASK) == ENTER_RESUME, kind)
+            found = [_fragment(args, enter_index), _fragment(retvals, index), markers]
             inside = b",".join(part for part in found if part)
             extra = b',"args":{%s}' % inside if inside else b""
             part = b'%s%s%s,"dur":%s,%s%s}' % (

@@ -6,8 +6,9 @@
  *
  * Optional ``args`` / ``retvals`` map a record's index in the thread's record sequence (all chunks,
  * 0-based) to a ready JSON fragment (`"args":"x=1"`, `"return_value":"2"`): a slice whose ENTER has
- * an args fragment or whose exit has a retvals fragment gets ,"args":{args,retval,exit marker} with
- * the fragments it has, in that order, joined by ",".
+ * an args fragment or whose exit has a retvals fragment gets ,"args":{args,retval,markers} with
+ * the fragments it has, in that order, joined by ","; the markers say how the slice began and ended
+ * ("resumed":true, then "exit":"exception" / "exit":"yield" / "unfinished":true), as codec.py's twin.
  */
 #include "core.h"
 
@@ -79,6 +80,7 @@ typedef struct {
     uint64_t ns;
     uint64_t index;
     uint32_t func;
+    unsigned kind; /* of the ENTER */
 } Open;
 
 /* The fragment for record ``index`` (borrowed, NULL: none; -1 on error). */
@@ -188,6 +190,7 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
                 stack[depth].ns = ns;
                 stack[depth].index = index;
                 stack[depth].func = rec->func;
+                stack[depth].kind = kind;
                 depth++;
                 continue;
             }
@@ -223,7 +226,12 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
             *p++ = ',';
             memcpy(p, PyBytes_AS_STRING(name), name_len);
             p += name_len;
-            if (arg_text != NULL || ret_text != NULL || kind == PT_EXIT_UNWIND || kind == PT_EXIT_STOP) {
+            int resumed = open.kind == PT_ENTER_RESUME;
+            const char *exit_marker = kind == PT_EXIT_UNWIND ? "\"exit\":\"exception\""
+                                      : kind == PT_EXIT_STOP ? "\"unfinished\":true"
+                                      : kind == PT_EXIT_YIELD ? "\"exit\":\"yield\""
+                                                              : NULL;
+            if (arg_text != NULL || ret_text != NULL || resumed || exit_marker != NULL) {
                 static const char open_args[] = ",\"args\":{";
                 memcpy(p, open_args, sizeof open_args - 1);
                 p += sizeof open_args - 1;
@@ -235,12 +243,19 @@ PyObject *pt_chrome_json_events(PyObject *module, PyObject *const *args, Py_ssiz
                         *p++ = ',';
                     p = put_bytes(p, ret_text);
                 }
-                if (kind == PT_EXIT_UNWIND || kind == PT_EXIT_STOP) {
-                    static const char exc[] = "\"exit\":\"exception\"", stop[] = "\"unfinished\":true";
+                if (resumed) {
+                    static const char marker[] = "\"resumed\":true";
                     if (p != inside)
                         *p++ = ',';
-                    memcpy(p, kind == PT_EXIT_UNWIND ? exc : stop, kind == PT_EXIT_UNWIND ? sizeof exc - 1 : sizeof stop - 1);
-                    p += kind == PT_EXIT_UNWIND ? sizeof exc - 1 : sizeof stop - 1;
+                    memcpy(p, marker, sizeof marker - 1);
+                    p += sizeof marker - 1;
+                }
+                if (exit_marker != NULL) {
+                    size_t n = strlen(exit_marker);
+                    if (p != inside)
+                        *p++ = ',';
+                    memcpy(p, exit_marker, n);
+                    p += n;
                 }
                 *p++ = '}';
             }

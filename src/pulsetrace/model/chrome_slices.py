@@ -19,9 +19,11 @@ from typing import Any, Dict, List, NamedTuple, Tuple
 from ..events import (
     ENTER_C,
     ENTER_CALL,
+    ENTER_RESUME,
     EXIT_RETURN,
     EXIT_STOP,
     EXIT_UNWIND,
+    EXIT_YIELD,
     FUNC_C,
     pack,
 )
@@ -138,15 +140,23 @@ def nest(slices: List[Slice], table: FunctionTable, offset_ns: int, problems: Co
                 problems[VALUE_DROPPED] += 1
             else:
                 args[len(records)] = text
-        records.append(pack(piece.start_ns + offset_ns, ENTER_C if is_c else ENTER_CALL, func))
+        records.append(pack(piece.start_ns + offset_ns, _enter_kind(piece, is_c), func))
         stack.append((end_ns, _exit_kind(piece), func, piece.args.get("return_value")))
     while stack:
         close()
     return Records([b"".join(records)] if records else [], args, retvals)
 
 
+def _enter_kind(piece: Slice, is_c: bool) -> int:
+    if is_c:
+        return ENTER_C
+    return ENTER_RESUME if piece.args.get("resumed") is True else ENTER_CALL
+
+
 def _exit_kind(piece: Slice) -> int:
     exception, unfinished = exit_marker(piece.args)
     if piece.unfinished or unfinished:
         return EXIT_STOP
-    return EXIT_UNWIND if exception else EXIT_RETURN
+    if exception:
+        return EXIT_UNWIND
+    return EXIT_YIELD if piece.args.get("exit") == "yield" else EXIT_RETURN
