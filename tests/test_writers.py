@@ -173,6 +173,23 @@ def test_importing_pulsetrace_does_not_load_the_writers() -> None:
     assert done.stdout.strip() == "False"
 
 
+def test_public_names_load_their_modules_on_first_use() -> None:
+    """pytest imports pulsetrace at every start (the plugin's entry point): that must stay cheap."""
+    code = (
+        "import sys, pulsetrace\n"
+        "print('pulsetrace.tracer' in sys.modules, 'pulsetrace.custom' in sys.modules)\n"
+        "from pulsetrace import Tracer, instant\n"
+        "print(Tracer.__module__, instant.__module__, 'instant' in dir(pulsetrace))\n"
+        "try:\n    pulsetrace.no_such_name\nexcept AttributeError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "False False",
+        "pulsetrace.tracer pulsetrace.custom.api True",
+        "module 'pulsetrace' has no attribute 'no_such_name'",
+    ]
+
+
 # -- check_writable --------------------------------------------------------------------------------
 
 

@@ -7,13 +7,44 @@
 In IPython or Jupyter: ``%load_ext pulsetrace``, then ``%%pulsetrace`` above a cell.
 """
 
-from typing import Any
-
-from .custom import LogHandler, counter, instant, snapshot, span, take_snapshot, trace_only
-from .filters import ignore_function
-from .tracer import Tracer, TracerError, running_tracer
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, List
 
 __version__ = "0.1.0"
+
+# The public names load their module on first use: pytest imports this package at every start once
+# pulsetrace is installed (its plugin entry point), and should not pay for the tracer then.
+_PUBLIC: Dict[str, str] = {
+    "LogHandler": "custom",
+    "counter": "custom",
+    "instant": "custom",
+    "snapshot": "custom",
+    "span": "custom",
+    "take_snapshot": "custom",
+    "trace_only": "custom",
+    "ignore_function": "filters",
+    "Tracer": "tracer",
+    "TracerError": "tracer",
+    "running_tracer": "tracer",
+}
+
+if TYPE_CHECKING:
+    from .custom import LogHandler, counter, instant, snapshot, span, take_snapshot, trace_only
+    from .filters import ignore_function
+    from .tracer import Tracer, TracerError, running_tracer
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pulsetrace' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
 
 
 # ``%load_ext pulsetrace`` calls these on this module. The magics live in pulsetrace.ipython, imported
