@@ -97,11 +97,13 @@ static int take_back(PtThread *t, PtRecorder *r, uint32_t entry, uint64_t now)
     return 1;
 }
 
-static void close_slice(PtThread *t, PtRecorder *r, uint32_t entry, int kind, uint64_t now)
+/* Write the exit of ``entry``'s slice, or take the slice back (min_duration); 1 when written. */
+static int close_slice(PtThread *t, PtRecorder *r, uint32_t entry, int kind, uint64_t now)
 {
     if (r->min_ticks && take_back(t, r, entry, now))
-        return;
+        return 0;
     pt_emit(t, now, kind, entry & PT_ID_MASK);
+    return 1;
 }
 
 void pt_exit_slow(PtThread *t, PtRecorder *r, int kind, int c, PyObject *retval)
@@ -124,17 +126,10 @@ void pt_exit_slow(PtThread *t, PtRecorder *r, int kind, int c, PyObject *retval)
     pop(t, r);
     if (entry & PT_STACK_IGNORED)
         return;
-    uint64_t now = pt_clock();
-    if (r->min_ticks && take_back(t, r, entry, now))
-        return;
-    if (r->log_retval && kind == PT_EXIT_RETURN && !c && retval != NULL) {
-        uint64_t generation = pt_generation;
-        pt_emit(t, now, kind, entry & PT_ID_MASK);
-        if (pt_generation == generation)
-            pt_capture_retval(t, r, retval, (uint64_t)pt_last_index(t));
-        return;
-    }
-    pt_emit(t, now, kind, entry & PT_ID_MASK);
+    uint64_t generation = pt_generation; /* a stop() while emitting leaves no record to attach to */
+    if (close_slice(t, r, entry, kind, pt_clock()) && r->log_retval && kind == PT_EXIT_RETURN && !c &&
+        retval != NULL && pt_generation == generation)
+        pt_capture_retval(t, r, retval, (uint64_t)pt_last_index(t));
 }
 
 /* Recorder.pause() / resume(): the calling thread only. */

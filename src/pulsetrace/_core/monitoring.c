@@ -26,8 +26,10 @@ static inline PyObject *disable(void)
 /* Unseen code (PT_STACK_UNSEEN, a SKIP verdict of config.code_filter, as include_files gives every
  * file outside the included ones): its local events return DISABLE, so after the first call the
  * interpreter stops calling us for it, and its frames never go on the stack. What cannot be
- * disabled (PY_THROW, PY_UNWIND) and the C_RETURN / C_RAISE of the one call whose CALL disabled its
- * site are recognised here by their code and ignored. Until some code is unseen, nothing looks. */
+ * disabled (PY_THROW, PY_UNWIND) is recognised here by its code and ignored. C_RETURN / C_RAISE of
+ * the call whose CALL returned DISABLE were not seen delivered on 3.12 (they follow CALL's state);
+ * they are checked too, so a Python version that delivers them cannot unbalance the stack. Until some
+ * code is unseen, nothing looks. */
 static inline int unseen(PtRecorder *r, PyObject *code)
 {
     if (PT_LIKELY(!r->has_unseen))

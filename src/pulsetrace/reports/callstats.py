@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
-from ..events import ENTER_C, ENTER_RESUME, KIND_BITS, KIND_MASK, RECORD
+from ..events import ENTER_C, ENTER_RESUME, KIND_BITS, KIND_MASK, iter_records
 from ..extension import c_extension
 from ..model import ProcessTrace, Trace
 from ..recording import FunctionInfo
@@ -121,17 +121,12 @@ def _totals_in_c(core: Any, process: ProcessTrace) -> Dict[int, FunctionStats]:
     return functions
 
 
-def _records(chunks: List[bytes]) -> Iterator[Tuple[int, int]]:
-    for chunk in chunks:
-        yield from RECORD.iter_unpack(chunk)
-
-
 def _walk(chunks: List[bytes], table: List[FunctionInfo], functions: Dict[int, FunctionStats]) -> None:
     """Add one thread's slices to ``functions``."""
     # Each open slice: [func, start_ns, time of the slices directly inside it].
     stack: List[List[int]] = []
     open_count: Dict[int, int] = {}  # func -> slices of it open on the stack
-    for stamp, func in _records(chunks):
+    for stamp, func in iter_records(chunks):
         kind = stamp & KIND_MASK
         ns = stamp >> KIND_BITS
         if kind <= ENTER_C:

@@ -11,9 +11,9 @@ stop time, like every other exit.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
-from ..events import ENTER_C, KIND_BITS, KIND_MASK, RECORD
+from ..events import ENTER_C, KIND_BITS, KIND_MASK, iter_records
 from ..model import ThreadTrace
 
 Stack = Tuple[int, ...]
@@ -28,7 +28,7 @@ def self_time_by_stack(thread: ThreadTrace) -> Dict[Stack, int]:
     funcs: List[int] = []
     self_ns: List[int] = []
     open_slices: List[List[int]] = []  # [node, start ns, time of the slices directly inside]
-    for stamp, func in _records(thread.chunks):
+    for stamp, func in iter_records(thread.chunks):
         ns = stamp >> KIND_BITS
         if stamp & KIND_MASK <= ENTER_C:
             parent = open_slices[-1][0] if open_slices else -1
@@ -52,11 +52,6 @@ def self_time_by_stack(thread: ThreadTrace) -> Dict[Stack, int]:
         parent = parents[node]  # always an earlier node: a parent is created before its children
         stacks.append((stacks[parent] if parent >= 0 else ()) + (func,))
     return dict(zip(stacks, self_ns))
-
-
-def _records(chunks: List[bytes]) -> Iterator[Tuple[int, int]]:
-    for chunk in chunks:
-        yield from RECORD.iter_unpack(chunk)
 
 
 __all__ = ["Stack", "self_time_by_stack"]
