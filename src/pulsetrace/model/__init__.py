@@ -2,9 +2,15 @@
 
 from .any_trace import read_any_trace
 from .custom import CounterSample, Instant, ObjectEvent, Span
+from .lines import CallEdge, CodeKey, FunctionSummary, LineStat, LineStats
 from .trace import ProcessTrace, ThreadTrace, Trace
 
 __all__ = [
+    "CallEdge",
+    "CodeKey",
+    "FunctionSummary",
+    "LineStat",
+    "LineStats",
     "CounterSample",
     "Instant",
     "ObjectEvent",

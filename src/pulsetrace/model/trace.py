@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 from ..events import Event, count_events, iter_events
 from ..recording import FunctionInfo
 from .custom import CounterSample, Instant, ObjectEvent, Span
+from .lines import LineStats
 
 
 @dataclass
@@ -75,6 +76,8 @@ class ProcessTrace:
     instants: List[Instant] = field(default_factory=list)  # scope "process" or "global"
     counters: List[CounterSample] = field(default_factory=list)
     objects: List[ObjectEvent] = field(default_factory=list)
+    # lines=True: per-line hits and times of every thread together (None when lines were not recorded)
+    lines: Optional[LineStats] = None
 
     @property
     def event_count(self) -> int:
