@@ -55,6 +55,7 @@ class NativeWriter(Writer):
     name = "native"
     extensions = (".pulse",)
     description = "pulsetrace native trace (binary, compact; docs/format.md)"
+    keeps_lines = True
 
     def write(self, trace: Trace, stream: Sink) -> None:
         encode = fast_codec()[0]
