@@ -9,6 +9,7 @@ default, purpose group, help); ``TraceOptions`` holds validated values. A bad va
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -172,6 +173,11 @@ class TraceOptions:
             else:
                 where = _where(exclude or include)
             raise OptionError(f"include_files and exclude_files cannot be combined{where}: give one of them")
+        if self.lines and self.log_exceptions and sys.version_info < (3, 12):
+            raise OptionError(
+                "lines and log_exceptions cannot be combined before Python 3.12 (both need the trace hook): "
+                "give one of them"
+            )
 
     def as_dict(self) -> Dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
