@@ -48,8 +48,11 @@ def hot_lines_table(
     sources: Mapping[str, str],
     top: int = DEFAULT_TOP,
     title: str = "",
+    file_names: Optional[Mapping[str, str]] = None,
 ) -> List[str]:
-    """The table's lines: a title, a header and one row per hot line (plus its callees)."""
+    """The table's lines: a title, a header and one row per hot line (plus its callees).
+
+    ``file_names`` gives some files a name of their own (a notebook cell's code is ``In[3]``)."""
     rows = hot_lines(stats, top)
     if not rows:
         return []
@@ -60,7 +63,7 @@ def hot_lines_table(
     out.append(f"{'hits':>9} {'self':>9} {'%':>5} {'total':>9}  line")
     for row in rows:
         share = 100.0 * row.self_ns / all_self if all_self > 0 else 0.0
-        place = f"{file_label(row.filename)}:{row.lineno}"
+        place = f"{file_label(row.filename, file_names)}:{row.lineno}"
         text = _source_line(sources.get(row.filename), row.lineno)
         out.append(
             f"{row.hits:>9,} {format_duration(row.self_ns):>9} {share:>5.1f} "
@@ -68,7 +71,7 @@ def hot_lines_table(
         )
         for edge in row.callees[:CALLEES_SHOWN]:
             callee = edge.callee
-            where = f" ({file_label(callee.filename)}:{callee.lineno})" if callee.filename else ""
+            where = f" ({file_label(callee.filename, file_names)}:{callee.lineno})" if callee.filename else ""
             calls = f"{edge.count:,} call{'' if edge.count == 1 else 's'}"
             out.append(f"{'':>36}  -> {callee.name}{where}: {calls}, {format_duration(edge.total_ns)}")
     return out
