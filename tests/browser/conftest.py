@@ -35,9 +35,13 @@ def _missing() -> str:
     return ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an asyncio loop running in the main thread while it
+    is open, and every later ``asyncio.run()`` (the core tests of coroutines) would fail.
+    """
     missing = _missing()
     if missing:
         if os.environ.get("CI"):
