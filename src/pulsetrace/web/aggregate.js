@@ -3,14 +3,14 @@
 // Everything here reads the Slices struct of arrays (web/model.js) in plain typed-array loops: no
 // object per slice, so a 10M-slice trace is aggregated in well under a second per pass. The rules are
 // the ones of pulsetrace.reports.callstats, which the browser tests use as the oracle:
-//   - calls count slices that start a call; a resumed generator or coroutine (flags bit 0) adds time
+//   - calls count slices that start a call; a resumed generator or coroutine (FLAG_RESUMED) adds time
 //     but is not a new call;
 //   - the self time of a slice is its duration minus the durations of the slices directly inside it;
 //   - a function's total time counts a slice only when no slice of the same function encloses it
 //     (recursion is not counted twice), as cProfile does;
 //   - max is the longest single slice.
 
-const RESUMED = 1; // Slices.flags bit 0: the slice resumes a generator or coroutine
+import { FLAG_RESUMED } from "./model.js";
 
 /** Every thread of the trace, in process order: the default selection of the aggregations below. */
 export function allThreads(trace) {
@@ -72,7 +72,7 @@ function addThreadTotals(slices, totals, open) {
     if (open[f] === 0) total[f] += duration;
     self[f] += duration;
     if (p >= 0) self[func[p]] -= duration;
-    if ((flags[i] & RESUMED) === 0) calls[f]++;
+    if ((flags[i] & FLAG_RESUMED) === 0) calls[f]++;
     sliceCount[f]++;
     if (duration > max[f]) max[f] = duration;
     ran[f] = 1;
@@ -222,7 +222,7 @@ function addThreadToTree(slices, tree) {
     tree.total[node] += duration;
     tree.self[node] += duration;
     if (p >= 0) tree.self[nodeOf[p]] -= duration;
-    if ((flags[i] & RESUMED) === 0) tree.calls[node]++;
+    if ((flags[i] & FLAG_RESUMED) === 0) tree.calls[node]++;
   }
 }
 
