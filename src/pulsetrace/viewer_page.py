@@ -33,7 +33,9 @@ COMPRESSION_LEVEL = 6  # zlib's own balance: the 1M-call HTML in benchmarks/RESU
 BASE64_CHUNK = 3 * 1024 * 1024  # a multiple of 3, so chunks encode independently without padding
 
 _IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"\./([\w.-]+\.js)"\s*;?[ \t]*$', re.MULTILINE)
-_EXPORT = re.compile(r"^export\s+((?:async\s+)?(?:function\*?|class|const|let)\s+([A-Za-z_$][\w$]*))", re.MULTILINE)
+_EXPORT = re.compile(
+    r"^export\s+((?:async\s+)?(?:function\*?|class|const|let)\s+([A-Za-z_$][\w$]*))", re.MULTILINE
+)
 _LEFTOVER = re.compile(r"^\s*(?:import\b(?!\s*\()|export\b)", re.MULTILINE)
 
 
@@ -53,7 +55,7 @@ def _convert_module(name: str, source: str) -> Tuple[List[str], str]:
     """The modules ``name`` imports, and its text as a scope that returns its exports."""
     dependencies: List[str] = []
 
-    def replace_import(match: "re.Match[str]") -> str:
+    def replace_import(match: re.Match[str]) -> str:
         names = []
         for item in match.group(1).split(","):
             parts = item.split()
@@ -69,10 +71,14 @@ def _convert_module(name: str, source: str) -> Tuple[List[str], str]:
     leftover = _LEFTOVER.search(body)
     if leftover is not None:
         line = body[leftover.start() :].split("\n", 1)[0].strip()
-        raise ViewerBuildError(f"web/{name}: cannot bundle {line!r} (use named imports and `export <declaration>`)")
+        raise ViewerBuildError(
+            f"web/{name}: cannot bundle {line!r} (use named imports and `export <declaration>`)"
+        )
     if "</script" in body.lower():
         raise ViewerBuildError(f"web/{name}: the text '</script' would end the page's script element")
-    scope = f"const {_module_variable(name)} = (() => {{\n{body}\nreturn {{ {', '.join(exports)} }};\n}})();\n"
+    scope = (
+        f"const {_module_variable(name)} = (() => {{\n{body}\nreturn {{ {', '.join(exports)} }};\n}})();\n"
+    )
     return dependencies, scope
 
 
