@@ -11,7 +11,7 @@ import base64
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from test_functable import ORIGIN, module_page  # noqa: F401 - the fixture serving web/ as ES modules
+from test_functable import OPEN_VIEW, ORIGIN, module_page  # noqa: F401 - the fixture serving web/ as modules
 
 from helpers_cli import run_pulsetrace, write
 from pulsetrace.model import Trace, read_any_trace
@@ -49,33 +49,6 @@ def main():
     worker.join()
 
 main()
-"""
-
-# Builds a view of web/<module>.js on the decoded trace in a 1200x700 pane, with a stand-in for the
-# app shell that records what the view asks of it.
-OPEN_VIEW = f"""
-async ({{bytes64, module, className}}) => {{
-  const model = await import("{ORIGIN}/model.js");
-  const format = await import("{ORIGIN}/format.js");
-  const views = await import(`{ORIGIN}/${{module}}.js`);
-  const raw = Uint8Array.from(atob(bytes64), (c) => c.charCodeAt(0));
-  const trace = await model.decodeTrace(raw);
-  document.body.style.margin = "0";
-  document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
-  const app = {{
-    requests: [],
-    matchCount: null,
-    highlightFunction(funcId) {{ this.requests.push(["highlightFunction", funcId]); }},
-    openFunctionInFlamegraph(funcId) {{ this.requests.push(["openFunctionInFlamegraph", funcId]); }},
-    showView(name) {{ this.requests.push(["showView", name]); }},
-    setMatchCount(view, n) {{ this.matchCount = n; }},
-    formatDuration: (ns) => format.formatDuration(ns),
-    threadLabel: (thread) => `${{thread.name}} (tid ${{thread.nativeId}})`,
-  }};
-  const view = new views[className](document.getElementById("pane"), trace, app);
-  Object.assign(window, {{ view, app, trace }});
-  view.show();
-}}
 """
 
 # The view's current tree as rows: stack of function ids (root first), total, self, calls.

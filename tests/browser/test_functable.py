@@ -3,6 +3,7 @@ the table itself in the real viewer: sorting by every column, filtering, clickin
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -48,6 +49,34 @@ TO_VIEWER_TRACE = """
   }
   return data;
 }
+"""
+
+
+# Builds a view of web/<module>.js on the decoded trace in a 1200x700 pane, with a stand-in for the
+# app shell that records what the view asks of it.
+OPEN_VIEW = f"""
+async ({{bytes64, module, className}}) => {{
+  const model = await import("{ORIGIN}/model.js");
+  const format = await import("{ORIGIN}/format.js");
+  const views = await import(`{ORIGIN}/${{module}}.js`);
+  const raw = Uint8Array.from(atob(bytes64), (c) => c.charCodeAt(0));
+  const trace = await model.decodeTrace(raw);
+  document.body.style.margin = "0";
+  document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
+  const app = {{
+    requests: [],
+    matchCount: null,
+    highlightFunction(funcId) {{ this.requests.push(["highlightFunction", funcId]); }},
+    openFunctionInFlamegraph(funcId) {{ this.requests.push(["openFunctionInFlamegraph", funcId]); }},
+    showView(name) {{ this.requests.push(["showView", name]); }},
+    setMatchCount(view, n) {{ this.matchCount = n; }},
+    formatDuration: (ns) => format.formatDuration(ns),
+    threadLabel: (thread) => `${{thread.name}} (tid ${{thread.nativeId}})`,
+  }};
+  const view = new views[className](document.getElementById("pane"), trace, app);
+  Object.assign(window, {{ view, app, trace }});
+  view.show();
+}}
 """
 
 
@@ -257,3 +286,180 @@ def test_totals_of_a_real_program_match_callstats(module_page: Any, tmp_path: Pa
     assert {"fib", "numbers", "ping", "pong", "fails", "nap", "main"} <= names
     assert len(totals) > 20  # the asyncio and threading machinery too
 
+
+
+# A program with one known call structure and many small functions, so the table has rows to scroll.
+TABLE_PROGRAM = """
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+def leaf():
+    return spin(2000)
+
+def middle():
+    for _ in range(3):
+        leaf()
+    return spin(500)
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+namespace = {}
+exec("\\n".join(f"def helper_{i}(): return {i}" for i in range(1500)), namespace)
+
+def main():
+    for _ in range(4):
+        middle()
+    fib(10)
+    for i in range(1500):
+        namespace[f"helper_{i}"]()
+
+main()
+"""
+COLUMNS = ["name", "location", "calls", "total", "totalShare", "self", "selfShare", "average", "max"]
+
+
+@pytest.fixture(scope="module")
+def table_trace(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Trace, bytes, Path]:
+    """The table program's trace, as the model reads it and as the file's bytes, and its folder."""
+    folder = tmp_path_factory.mktemp("table")
+    program = write(folder / "prog.py", TABLE_PROGRAM)
+    result = run_pulsetrace(["run", "-o", "prog.pulse", str(program)], folder)
+    assert result.returncode == 0, result.stderr
+    return read_any_trace(folder / "prog.pulse"), (folder / "prog.pulse").read_bytes(), folder
+
+
+@pytest.fixture
+def table(module_page: Any, table_trace: Tuple[Trace, bytes, Path]) -> Any:
+    """A page showing the function table of the table program."""
+    module_page.evaluate(
+        OPEN_VIEW,
+        {"bytes64": base64.b64encode(table_trace[1]).decode(), "module": "functable",
+         "className": "FunctionTableView"},
+    )
+    return module_page
+
+
+def rows_in_view(table: Any) -> List[Dict[str, Any]]:
+    return list(table.evaluate("view.visibleRows()"))
+
+
+def sort_values(table: Any, trace: Trace) -> Dict[str, Dict[int, Any]]:
+    """Each column's sort value per function id of the page, from callstats (the oracle)."""
+    expected = expected_totals(trace)
+    functions = table.evaluate("trace.functions.map((f) => [f.kind, f.name, f.filename, f.lineno])")
+    values: Dict[str, Dict[int, Any]] = {column: {} for column in COLUMNS}
+    for func, key in enumerate(tuple(f) for f in functions):
+        if key not in expected:
+            continue
+        calls, _, total, own, longest = expected[key]  # type: ignore[index]
+        values["name"][func] = key[1]
+        values["calls"][func] = calls
+        values["total"][func] = values["totalShare"][func] = total
+        values["self"][func] = values["selfShare"][func] = own
+        values["average"][func] = total / calls if calls else 0
+        values["max"][func] = longest
+    return values
+
+
+def in_locale_order(table: Any, texts: List[str]) -> bool:
+    """Whether the texts are in the browser's collation order (as the table sorts text columns)."""
+    return bool(table.evaluate("(t) => t.every((s, i) => i === 0 || t[i - 1].localeCompare(s) <= 0)", texts))
+
+
+def test_rows_show_the_callstats_figures(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
+    values = sort_values(table, table_trace[0])
+    assert table.locator(".pt-table-count").inner_text() == f"{len(values['calls']):,} functions"
+    table.locator(".pt-table-filter").fill("middle")
+    (row,) = rows_in_view(table)
+    func = row["func"]
+    formatted = table.evaluate(
+        f"""async (values) => {{
+          const format = await import("{ORIGIN}/format.js");
+          return values.map((ns) => format.formatDuration(ns));
+        }}""",
+        [values["total"][func], values["self"][func], values["average"][func], values["max"][func]],
+    )
+    name, location, calls, total, total_share, own, self_share, average, longest = row["cells"]
+    assert (name, location, calls) == ("middle", "prog.py:10", "4")
+    assert [total, own, average, longest] == formatted
+    assert total_share.endswith("%") and self_share.endswith("%")
+
+
+def test_every_column_sorts_both_ways(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
+    values = sort_values(table, table_trace[0])
+    headers = table.locator(".pt-table-header")
+    assert table.locator(".pt-table-header[aria-sort=descending]").inner_text() == "Self ▼"  # the default
+    for index, column in enumerate(COLUMNS):
+        for direction in ("first", "second"):
+            headers.nth(index).click()
+            header = headers.nth(index)
+            order = header.get_attribute("aria-sort")
+            numeric = column not in ("name", "location")
+            if direction == "first":  # a new sort column: numbers largest first, text A to Z
+                assert order == ("descending" if numeric else "ascending")
+            else:  # the same column again: reversed
+                assert order == ("ascending" if numeric else "descending")
+            shown = [row["func"] for row in rows_in_view(table)]
+            assert len(shown) >= 20
+            if not numeric:
+                texts = [row["cells"][COLUMNS.index(column)] for row in rows_in_view(table)]
+                assert in_locale_order(table, texts if order == "ascending" else texts[::-1]), column
+                continue
+            keys = [values[column][func] for func in shown]
+            assert keys == sorted(keys, reverse=order == "descending"), column
+            # the rows at the top are the extremes of all functions, not only of the rows built
+            every = values[column].values()
+            assert keys[0] == (max(every) if order == "descending" else min(every))
+
+
+def test_filter_keeps_rows_by_name_or_file(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
+    trace = table_trace[0]
+    ran = expected_totals(trace)  # (kind, name, file, line) -> figures
+    table.locator(".pt-table-filter").fill("FiB")
+    assert [row["cells"][0] for row in rows_in_view(table)] == ["fib"]
+    assert table.locator(".pt-table-count").inner_text() == f"1 of {len(ran):,} functions"
+    assert table.evaluate("app.matchCount") == 1
+    table.locator(".pt-table-filter").fill("helper_14")  # helper_14, helper_140..149, helper_1400..1499
+    assert sum(1 for key in ran if "helper_14" in key[1]) == 111
+    assert table.locator(".pt-table-count").inner_text() == f"111 of {len(ran):,} functions"
+    table.locator(".pt-table-filter").fill("prog.py")  # by file: every function of the program
+    in_prog = [key for key in ran if key[2].endswith("prog.py")]
+    assert {"spin", "leaf", "middle", "fib", "main", "<module>"} <= {key[1] for key in in_prog}
+    assert table.evaluate("view.shown.length") == len(in_prog)  # not the helpers: exec'd, in "<string>"
+    table.locator(".pt-table-filter").fill("")
+    assert table.locator(".pt-table-count").inner_text() == f"{len(ran):,} functions"
+    table.evaluate("view.setSearch('spin')")  # the shared search box filters too
+    assert table.locator(".pt-table-filter").input_value() == "spin"
+    assert [row["cells"][0] for row in rows_in_view(table)] == ["spin"]
+
+
+def test_rows_are_virtualised(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
+    ran = len(expected_totals(table_trace[0]))
+    assert ran > 1500
+    assert table.locator(".pt-table-row").count() < 80  # only the rows in view, and a few around them
+    table.get_by_role("columnheader", name="Function").click()  # by name, A to Z
+    scroller = table.locator(".pt-table-scroll")
+    scroller.evaluate("(element) => { element.scrollTop = element.scrollHeight; }")
+    table.wait_for_function(f"view.visibleRows().some((row) => row.func === view.shown[{ran - 1}])")
+    last = table.evaluate(f"trace.functions[view.shown[{ran - 1}]].name")
+    assert table.get_by_role("row", name=last).first.is_visible()
+    assert table.locator(".pt-table-row").count() < 80
+
+
+def test_click_and_keyboard_open_the_function(table: Any) -> None:
+    table.locator(".pt-table-filter").fill("leaf")
+    table.get_by_role("row").filter(has_text="leaf").click()
+    func = table.evaluate("trace.functions.findIndex((f) => f.name === 'leaf')")
+    assert table.evaluate("app.requests") == [["highlightFunction", func], ["openFunctionInFlamegraph", func]]
+    assert table.locator(".pt-table-row.selected").inner_text().startswith("leaf")
+    table.locator(".pt-table-filter").fill("")
+    table.locator(".pt-table-scroll").focus()
+    table.keyboard.press("ArrowDown")
+    below = table.evaluate("view.selectedFunc")
+    assert below != func and below == table.evaluate(f"view.shown[view.shown.indexOf({func}) + 1]")
+    table.keyboard.press("Enter")
+    assert table.evaluate("app.requests").pop() == ["openFunctionInFlamegraph", below]

@@ -10,6 +10,7 @@
 // frame costs nothing whatever the number of slices behind it.
 
 import { allThreads, buildCallTree, invertCallTree } from "./aggregate.js";
+import { functionColors } from "./tracks.js";
 
 const FLAME_ROW_PX = 18;
 const FLAME_MIN_FRAME_PX = 1; // narrower frames are not drawn (nor their children, narrower still)
@@ -17,6 +18,7 @@ const FLAME_MIN_LABEL_PX = 22; // narrower frames get no label
 const FLAME_LABEL_PAD_PX = 4;
 const FLAME_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const FLAME_ALL_THREADS = "all";
+const FLAME_ROOT_COLOUR = "#c9c3b8";
 
 export class FlameGraphView {
   constructor(container, trace, app) {
@@ -36,7 +38,7 @@ export class FlameGraphView {
     this.searchText = "";
     this.funcMatches = null; // Uint8Array by function id while a search is active
     this.drawn = []; // [node, x, width, depth] of every frame of the last drawing, for the tests
-    this.colours = new Map();
+    this.colours = null; // the timeline's colours (tracks.js), so a function looks alike in both views
   }
 
   show() {
@@ -100,6 +102,7 @@ export class FlameGraphView {
 
   build() {
     this.built = true;
+    this.colours = functionColors(this.trace.functions);
     this.root = document.createElement("div");
     this.root.className = "pt-flame";
     this.root.style.cssText = "display:flex;flex-direction:column;height:100%;min-height:0;";
@@ -116,7 +119,7 @@ export class FlameGraphView {
     this.canvas.style.display = "block";
     this.scroller.append(this.canvas);
     this.tooltip = document.createElement("div");
-    this.tooltip.className = "pt-flame-tooltip";
+    this.tooltip.className = "tooltip pt-flame-tooltip";
     this.tooltip.setAttribute("role", "tooltip");
     this.tooltip.style.cssText = "position:fixed;pointer-events:none;z-index:20;";
     this.tooltip.hidden = true;
@@ -152,7 +155,7 @@ export class FlameGraphView {
     ]) {
       const button = document.createElement("button");
       button.type = "button";
-      button.className = "pt-flame-mode";
+      button.className = "tool-button pt-flame-mode";
       button.dataset.mode = mode;
       button.textContent = text;
       button.title = title;
@@ -162,7 +165,7 @@ export class FlameGraphView {
     }
     this.resetButton = document.createElement("button");
     this.resetButton.type = "button";
-    this.resetButton.className = "pt-flame-reset";
+    this.resetButton.className = "tool-button pt-flame-reset";
     this.resetButton.textContent = "Reset zoom";
     this.resetButton.addEventListener("click", () => this.zoomTo(0));
     this.matchLabel = document.createElement("span");
@@ -438,7 +441,7 @@ export class FlameGraphView {
     const func = tree.func[node];
     const dimmed = this.funcMatches !== null && (func < 0 || this.funcMatches[func] !== 1);
     ctx.globalAlpha = isAncestor ? 0.55 : 1;
-    ctx.fillStyle = dimmed ? "#d6d6d6" : this.colourOf(func);
+    ctx.fillStyle = func < 0 ? FLAME_ROOT_COLOUR : dimmed ? this.colours.faded[func] : this.colours.normal[func];
     const gap = width > 3 ? 1 : 0; // a hairline between neighbours, once they are wide enough to spare it
     ctx.fillRect(x, y, width - gap, FLAME_ROW_PX - 1);
     ctx.globalAlpha = 1;
@@ -455,26 +458,6 @@ export class FlameGraphView {
       }
     }
     this.drawn.push([node, x, width, depth]);
-  }
-
-  // The timeline's colour for a function when the shell offers one, so a function looks the same in
-  // every view; otherwise a warm colour fixed by the function's name (C functions in cool tones).
-  colourOf(func) {
-    if (func < 0) return "#c9c3b8";
-    let colour = this.colours.get(func);
-    if (colour === undefined) {
-      if (typeof this.app.functionColor === "function") {
-        colour = this.app.functionColor(func);
-      } else {
-        const info = this.trace.functions[func];
-        const hash = flameHash(info.name);
-        const hue = info.kind === 1 ? 190 + (hash % 50) : 10 + (hash % 45);
-        const lightness = 58 + ((hash >>> 8) % 16);
-        colour = `hsl(${hue}, 75%, ${lightness}%)`;
-      }
-      this.colours.set(func, colour);
-    }
-    return colour;
   }
 }
 
@@ -519,14 +502,4 @@ function flameFitLabel(ctx, text, room) {
 function flamePercent(value) {
   if (!Number.isFinite(value)) return "–";
   return value >= 10 || value === 0 ? `${value.toFixed(1)}%` : `${value.toFixed(2)}%`;
-}
-
-// FNV-1a: a stable 32-bit hash of a string, for colours.
-function flameHash(text) {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
