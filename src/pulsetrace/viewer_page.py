@@ -24,7 +24,7 @@ from typing import Dict, Iterator, List, Tuple
 
 ENTRY_MODULE = "app.js"
 TEMPLATE = "index.html"
-STYLESHEET = "viewer.css"
+STYLESHEETS = ("viewer.css", "views.css")  # the shell's, then the flamegraph's and function table's
 CSS_MARK = "/*PULSETRACE:CSS*/"
 SCRIPT_MARK = "/*PULSETRACE:SCRIPT*/"
 TRACE_MARK = "<!--PULSETRACE:TRACE-->"
@@ -112,7 +112,7 @@ def bundled_script() -> str:
 @lru_cache(maxsize=1)
 def _page_halves() -> Tuple[str, str]:
     """The page before and after the trace element."""
-    page = _web_file(TEMPLATE).replace(CSS_MARK, _web_file(STYLESHEET))
+    page = _web_file(TEMPLATE).replace(CSS_MARK, "\n".join(_web_file(name) for name in STYLESHEETS))
     before, after = page.split(TRACE_MARK)
     return before, after.replace(SCRIPT_MARK, bundled_script())
 

@@ -499,17 +499,23 @@ export class TimelineView {
     return { x: rect.left, y: rect.top + top, width: this.width, height: HEADER_HEIGHT };
   }
 
-  // The tracks as a person reads them: kind, label, collapsed or not.
+  // The tracks as a person reads them (kind, label, collapsed) with their on-screen rectangles.
   describeTracks() {
+    const rect = this.canvas.getBoundingClientRect();
     return this.tracks.map((t) => ({
       kind: t.kind,
       label: t.label ?? t.counter?.name ?? "",
       collapsed: t.key ? this.collapsed.has(t.key) : false,
+      x: rect.left,
+      y: rect.top + AXIS_HEIGHT + t.y - this.scroller.scrollTop,
+      width: this.width,
+      height: t.height,
     }));
   }
 
-  get matchTotal() {
-    return this.searchMatches === null ? 0 : formatCount(this.countMatching(this.searchMatches));
+  // The page x coordinate of a time (ns since the trace start).
+  timeToPageX(ns) {
+    return this.canvas.getBoundingClientRect().left + (ns - this.t0) * this.pxPerNs;
   }
 }
 
