@@ -8,6 +8,7 @@ frame's total is the self time of every stack that starts with its path.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -230,3 +231,38 @@ def test_hover_shows_a_tooltip(flame: Any) -> None:
     assert values["Total"].endswith("of all)") and values["Self"] and values["Of parent"].endswith("%")
     flame.mouse.move(5, 780)
     assert not tooltip.is_visible()
+
+
+@pytest.fixture(scope="module")
+def standalone_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The program's standalone HTML, as `pulsetrace run -o prog.html` writes it."""
+    folder = tmp_path_factory.mktemp("flame-html")
+    program = write(folder / "prog.py", PROGRAM)
+    result = run_pulsetrace(["run", "-o", "prog.html", str(program)], folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "prog.html"
+
+
+def test_the_viewer_page_shows_the_flamegraph(page: Any, standalone_page: Path) -> None:
+    page.goto(standalone_page.as_uri())
+    page.wait_for_function("window.pulsetraceViewer && window.pulsetraceViewer.trace !== null")
+    page.get_by_role("tab", name="Flamegraph").click()
+    shown = page.evaluate("window.pulsetraceViewer.views.flamegraph.framesOnScreen()")
+    assert {"<module>", "main", "middle", "leaf", "spin", "fib"} <= {f["name"] for f in shown}
+    middle = max((f for f in shown if f["name"] == "middle"), key=lambda f: f["width"])
+    page.mouse.click(middle["x"] + 10, middle["y"] + 5)
+    assert page.locator(".pt-flame-crumb").all_inner_texts() == ["all threads", "<module>", "main", "middle"]
+    # the shared search box: fib recurses 12 levels deep in the main thread and 11 in the worker, and
+    # each level is a frame of its own
+    page.locator("#search").fill("fib")
+    expect_text(page, "#match-count", "23 matches")
+    assert page.locator(".pt-flame-matches").inner_text().startswith("23 frames match")
+    page.get_by_role("tab", name="Timeline").click()
+    page.get_by_role("tab", name="Flamegraph").click()
+    assert page.locator(".pt-flame-crumb").all_inner_texts()[-1] == "middle"  # the zoom is kept
+
+
+def expect_text(page: Any, selector: str, text: str) -> None:
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector).textContent === text", arg=[selector, text]
+    )

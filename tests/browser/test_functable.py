@@ -463,3 +463,25 @@ def test_click_and_keyboard_open_the_function(table: Any) -> None:
     assert below != func and below == table.evaluate(f"view.shown[view.shown.indexOf({func}) + 1]")
     table.keyboard.press("Enter")
     assert table.evaluate("app.requests").pop() == ["openFunctionInFlamegraph", below]
+
+
+def test_the_viewer_page_table_opens_a_function(page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", TABLE_PROGRAM)
+    result = run_pulsetrace(["run", "-o", "prog.html", str(program)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    page.goto((tmp_path / "prog.html").as_uri())
+    page.wait_for_function("window.pulsetraceViewer && window.pulsetraceViewer.trace !== null")
+    page.get_by_role("tab", name="Functions").click()
+    page.get_by_role("columnheader", name="Calls").click()
+    first = page.locator(".pt-table-row").first
+    # fib(10) makes 177 calls (2 * F(11) - 1), more than any other function; spin 16, leaf 12
+    assert first.locator(".pt-table-cell").all_inner_texts()[:3] == ["fib", "prog.py:15", "177"]
+    page.locator(".pt-table-filter").fill("LEAF")
+    page.get_by_role("row").filter(has_text="leaf").click()
+    app = "window.pulsetraceViewer"
+    leaf = page.evaluate(f"{app}.trace.functions.findIndex((f) => f.name === 'leaf')")
+    assert page.evaluate(f"{app}.activeView") == "flamegraph"
+    assert page.evaluate(f"{app}.timeline.highlightedFunction") == leaf
+    assert page.locator(".pt-flame-crumb").all_inner_texts()[-2:] == ["middle", "leaf"]
+    page.get_by_role("tab", name="Functions").click()
+    assert page.locator(".pt-table-row.selected").inner_text().startswith("leaf")
