@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -149,3 +151,27 @@ def test_a_port_in_use_is_a_clear_error(native_trace: Path, tmp_path: Path) -> N
 def test_a_bad_port_is_a_usage_error(native_trace: Path, tmp_path: Path) -> None:
     message = _fails(["view", str(native_trace), "--port", "70000"], tmp_path, 2)
     assert "a port is a number from 0 to 65535" in message
+
+
+def test_open_hands_the_url_to_the_browser(native_trace: Path, tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = write(tmp_path / "browser.py", f"import sys\nopen({str(opened)!r}, 'w').write(sys.argv[1])\n")
+    process = subprocess.Popen(
+        pulsetrace_command(["view", str(native_trace), "--open"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(extra={"BROWSER": f"{sys.executable} {browser} %s"}),
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" at ")[1].split()[0]
+        for _ in range(200):
+            if opened.exists() and opened.read_text():
+                break
+            time.sleep(0.05)
+        assert opened.read_text() == url
+        assert fetch(url)[0] == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)

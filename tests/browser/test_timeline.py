@@ -22,6 +22,8 @@ from viewer_helpers import (
     window_span,
 )
 
+from helpers_cli import run_pulsetrace
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -226,6 +228,21 @@ def test_custom_events_show_as_markers_counters_and_snapshots(page: Any, custom_
     # A counter sample reads back its values.
     page.mouse.click(counter["x"] + counter["width"] - 5, counter["y"] + 30)
     assert "snail" in page.inner_text("#details") and "hare" in page.inner_text("#details")
+
+
+def test_processes_of_a_combined_trace_get_their_own_lanes_in_time_order(page: Any, tmp_path: Path) -> None:
+    for name, function in (("first", "early_work"), ("second", "late_work")):
+        source = f"def {function}():\n    return sum(range(1000))\n\n\n{function}()\n"
+        trace_program(tmp_path, source, f"{name}.pulse")
+    combined = run_pulsetrace(["combine", "first.pulse", "second.pulse", "-o", "both.html"], tmp_path)
+    assert combined.returncode == 0, combined.stderr
+    open_viewer(page, (tmp_path / "both.html").as_uri())
+    tracks = page.evaluate("window.pulsetraceViewer.timeline.describeTracks()")
+    headers = [t["label"].split(" (")[0] for t in tracks if t["kind"] == "header"]
+    assert headers == ["python prog.py", "MainThread"] * 2
+    early = slice_of(page, "early_work", thread=0)
+    late = slice_of(page, "late_work", thread=1)
+    assert late["start"] > early["end"]  # the second run started after the first ended: wall clock order
 
 
 def test_a_broken_page_says_so(page: Any, program_html: Path, tmp_path: Path) -> None:

@@ -48,11 +48,11 @@ class ViewCommand(Command):
             server.start()
         except ServerError as exc:
             raise CLIError(str(exc), 1) from None
-        sys.stdout.write(f"pulsetrace: serving {args.trace} at {server.url} (Ctrl-C to stop)\n")
-        sys.stdout.flush()
-        if args.open:
-            webbrowser.open(server.url)
-        try:
+        try:  # from here on, Ctrl-C is the normal way out
+            sys.stdout.write(f"pulsetrace: serving {args.trace} at {server.url} (Ctrl-C to stop)\n")
+            sys.stdout.flush()
+            if args.open:
+                webbrowser.open(server.url)
             _wait_forever()
         except KeyboardInterrupt:
             sys.stderr.write("pulsetrace: stopped\n")
