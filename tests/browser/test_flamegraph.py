@@ -123,6 +123,52 @@ def test_merged_tree_matches_the_stacks_of_every_thread(flame: Any, traced: Tupl
     assert page_tree(flame) == expected_tree(traced[0])
 
 
+def expected_inverted_tree(trace: Trace, levels: int = 1 << 30) -> Dict[Path_, int]:
+    """Self ns per caller path (the function where the time was spent first, then its callers), at most
+    ``levels`` functions long."""
+    totals: Dict[Path_, int] = {}
+    process = trace.processes[0]
+    keys = [(info.kind, info.name, info.filename, info.lineno) for info in process.functions]
+    for thread in process.threads:
+        for stack, own in self_time_by_stack(thread).items():
+            callers = tuple(keys[func] for func in reversed(stack))
+            for depth in range(1, min(len(callers), levels) + 1):
+                totals[callers[:depth]] = totals.get(callers[:depth], 0) + own
+    return totals
+
+
+def test_inverted_tree_matches_the_stacks_read_from_the_top(flame: Any, traced: Tuple[Trace, bytes]) -> None:
+    flame.get_by_role("button", name="Self time").click()
+    assert page_tree(flame) == expected_inverted_tree(traced[0])
+    assert flame.locator(".pt-flame-depth-note").is_hidden()
+
+
+def test_inverted_tree_within_a_node_budget_follows_fewer_callers(
+    flame: Any, traced: Tuple[Trace, bytes]
+) -> None:
+    full = expected_inverted_tree(traced[0])
+    budget = len(full) // 2
+    rows = flame.evaluate(
+        f"""async (budget) => {{
+          const aggregate = await import("{ORIGIN}/aggregate.js");
+          const inverted = aggregate.invertCallTree(aggregate.buildCallTree(trace), budget);
+          const rows = [];
+          for (let node = 1; node < inverted.size; node++) {{
+            rows.push([inverted.stack(node), inverted.total[node]]);
+          }}
+          return [inverted.callerLevels, rows];
+        }}""",
+        budget,
+    )
+    levels, nodes = rows
+    assert 1 <= levels < max(len(path) for path in full)
+    assert len(nodes) <= budget
+    functions = flame.evaluate("trace.functions.map((f) => [f.kind, f.name, f.filename, f.lineno])")
+    keys = [tuple(f) for f in functions]
+    got = {tuple(keys[func] for func in stack): int(total) for stack, total in nodes}
+    assert got == expected_inverted_tree(traced[0], levels)
+
+
 def test_root_children_are_as_wide_as_their_share(flame: Any, traced: Tuple[Trace, bytes]) -> None:
     shown = frames(flame)
     root = next(f for f in shown if f["depth"] == 0)

@@ -171,7 +171,10 @@ export class FlameGraphView {
     this.matchLabel = document.createElement("span");
     this.matchLabel.className = "pt-flame-matches";
     this.matchLabel.setAttribute("aria-live", "polite");
-    bar.append(label, modes, this.resetButton, this.matchLabel);
+    this.depthNote = document.createElement("span");
+    this.depthNote.className = "pt-flame-depth-note";
+    this.depthNote.hidden = true;
+    bar.append(label, modes, this.resetButton, this.depthNote, this.matchLabel);
     return bar;
   }
 
@@ -220,9 +223,12 @@ export class FlameGraphView {
       this.trees.set(this.threadChoice, trees);
     }
     if (this.mode === "self" && trees.self === null) {
-      trees.self = invertCallTree(trees.total, this.trace.functions.length);
+      trees.self = invertCallTree(trees.total);
     }
     this.tree = trees[this.mode];
+    const levels = this.tree.callerLevels;
+    this.depthNote.hidden = !(levels < Infinity);
+    this.depthNote.textContent = levels < Infinity ? `callers shown ${levels - 1} levels deep (too many stacks)` : "";
     for (const [mode, button] of Object.entries(this.modeButtons)) {
       button.classList.toggle("active", mode === this.mode);
       button.setAttribute("aria-pressed", String(mode === this.mode));
