@@ -175,3 +175,17 @@ def test_open_hands_the_url_to_the_browser(native_trace: Path, tmp_path: Path) -
     finally:
         process.terminate()
         process.communicate(timeout=20)
+
+
+def test_view_reads_the_trace_inside_a_standalone_page(native_trace: Path, tmp_path: Path) -> None:
+    converted = run_pulsetrace(["report", str(native_trace), "-o", "page.html"], tmp_path)
+    assert converted.returncode == 0, converted.stderr
+    process, url = serve(tmp_path / "page.html")
+    try:
+        assert fetch(url + "trace")[2] == native_trace.read_bytes()
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+    (tmp_path / "other.html").write_text("<!DOCTYPE html><p>a page, no trace</p>")
+    message = _fails(["view", "other.html"], tmp_path, 1)
+    assert message == "pulsetrace: error: other.html: an HTML page without a pulsetrace trace in it"
