@@ -138,6 +138,9 @@ def test_click_opens_the_details_of_a_call(viewer: Any) -> None:
     assert _ns(fields["duration"]) == pytest.approx(duration_ns, rel=0.01)
     assert 0 < _ns(fields["self-time"]) < duration_ns  # the leaf calls are not its own time
     assert viewer.inner_text("#details .source .current").strip().endswith("def middle(k):")
+    line = viewer.locator("#details .source .current").bounding_box()
+    pane = viewer.locator("#details .details-source").bounding_box()
+    assert pane["y"] <= line["y"] and line["y"] + line["height"] <= pane["y"] + pane["height"]  # in sight
     # The tooltip names the call under the pointer and its duration.
     viewer.mouse.move(*center(slice_of(viewer, "outer")["rect"]))
     viewer.wait_for_selector(".tooltip:not([hidden])")
