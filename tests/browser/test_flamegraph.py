@@ -200,9 +200,14 @@ def test_click_zooms_into_a_frame_and_the_breadcrumb_zooms_out(flame: Any) -> No
     click(flame, frame_named(flame, "main"))
     assert frame_named(flame, "main")["width"] == pytest.approx(1200)
     assert flame.locator(".pt-flame-crumb").all_inner_texts()[-1] == "main"
+    # the selected frame's function can be highlighted in the timeline
+    flame.get_by_role("button", name="Show in timeline").click()
+    main_func = flame.evaluate("trace.functions.findIndex((f) => f.name === 'main')")
+    assert flame.evaluate("app.requests") == [["highlightFunction", main_func]]
     flame.get_by_role("button", name="Reset zoom").click()
     assert flame.locator(".pt-flame-crumb").all_inner_texts() == ["all threads"]
     assert flame.get_by_role("button", name="Reset zoom").is_disabled()
+    assert not flame.get_by_role("button", name="Show in timeline").is_disabled()  # main stays selected
     # Escape goes up one level
     click(flame, frame_named(flame, "leaf"))
     flame.keyboard.press("Escape")

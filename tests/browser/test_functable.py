@@ -366,8 +366,14 @@ def sort_values(table: Any, trace: Trace) -> Dict[str, Dict[int, Any]]:
 
 
 def in_locale_order(table: Any, texts: List[str]) -> bool:
-    """Whether the texts are in the browser's collation order (as the table sorts text columns)."""
-    return bool(table.evaluate("(t) => t.every((s, i) => i === 0 || t[i - 1].localeCompare(s) <= 0)", texts))
+    """Whether the texts are in the browser's collation order with numbers by value ("a:7" before "a:10")."""
+    return bool(table.evaluate(
+        """(t) => {
+          const compare = new Intl.Collator(undefined, { numeric: true }).compare;
+          return t.every((s, i) => i === 0 || compare(t[i - 1], s) <= 0);
+        }""",
+        texts,
+    ))
 
 
 def test_rows_show_the_callstats_figures(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
@@ -387,6 +393,15 @@ def test_rows_show_the_callstats_figures(table: Any, table_trace: Tuple[Trace, b
     assert (name, location, calls) == ("middle", "prog.py:10", "4")
     assert [total, own, average, longest] == formatted
     assert total_share.endswith("%") and self_share.endswith("%")
+
+
+def test_file_column_sorts_line_numbers_by_value(table: Any) -> None:
+    table.locator(".pt-table-filter").fill("prog.py")
+    table.get_by_role("columnheader", name="File").click()
+    locations = [row["cells"][1] for row in rows_in_view(table)]
+    # leaf is at line 7, middle at 10, fib at 15: text order would put ":10" and ":15" before ":7"
+    lines = [int(location.rsplit(":", 1)[1]) for location in locations]
+    assert lines == sorted(lines) and 7 in lines and 10 in lines
 
 
 def test_every_column_sorts_both_ways(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:

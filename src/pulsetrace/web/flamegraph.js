@@ -168,13 +168,23 @@ export class FlameGraphView {
     this.resetButton.className = "tool-button pt-flame-reset";
     this.resetButton.textContent = "Reset zoom";
     this.resetButton.addEventListener("click", () => this.zoomTo(0));
+    this.timelineButton = document.createElement("button");
+    this.timelineButton.type = "button";
+    this.timelineButton.className = "tool-button pt-flame-in-timeline";
+    this.timelineButton.textContent = "Show in timeline";
+    this.timelineButton.title = "Highlight every call of the selected frame's function in the timeline";
+    this.timelineButton.disabled = true;
+    this.timelineButton.addEventListener("click", () => {
+      const func = this.selectedNode > 0 ? this.tree.func[this.selectedNode] : -1;
+      if (func >= 0) this.app.highlightFunction(func);
+    });
     this.matchLabel = document.createElement("span");
     this.matchLabel.className = "pt-flame-matches";
     this.matchLabel.setAttribute("aria-live", "polite");
     this.depthNote = document.createElement("span");
     this.depthNote.className = "pt-flame-depth-note";
     this.depthNote.hidden = true;
-    bar.append(label, modes, this.resetButton, this.depthNote, this.matchLabel);
+    bar.append(label, modes, this.resetButton, this.timelineButton, this.depthNote, this.matchLabel);
     return bar;
   }
 
@@ -235,6 +245,7 @@ export class FlameGraphView {
     }
     this.zoomNode = 0;
     this.selectedNode = -1;
+    this.timelineButton.disabled = true;
     this.hoverNode = -1;
     this.hideTooltip();
     this.updateMatches();
@@ -244,6 +255,7 @@ export class FlameGraphView {
 
   zoomTo(node) {
     this.zoomNode = node;
+    this.timelineButton.disabled = this.selectedNode <= 0;
     this.updateBreadcrumb();
     this.draw();
   }
@@ -424,6 +436,11 @@ export class FlameGraphView {
     // The zoomed frame's ancestors, full width: they say where the zoomed frame sits.
     for (let at = this.tree.parent[this.zoomNode]; at >= 0; at = tree.parent[at]) {
       this.drawFrame(ctx, at, 0, width, tree.depth[at], true);
+    }
+    if (tree.total[0] <= 0) {
+      ctx.fillStyle = "#667085";
+      ctx.fillText("No time was recorded in calls of this selection.", 8, FLAME_ROW_PX / 2);
+      return;
     }
     const scale = this.scale();
     const left = tree.x[this.zoomNode];
