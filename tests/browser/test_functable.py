@@ -500,3 +500,39 @@ def test_the_viewer_page_table_opens_a_function(page: Any, tmp_path: Path) -> No
     assert page.locator(".pt-flame-crumb").all_inner_texts()[-2:] == ["middle", "leaf"]
     page.get_by_role("tab", name="Functions").click()
     assert page.locator(".pt-table-row.selected").inner_text().startswith("leaf")
+
+
+def test_a_combined_trace_merges_the_functions_of_its_processes(module_page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", PROGRAM)
+    for name in ("one", "two"):
+        result = run_pulsetrace(["run", "-o", f"{name}.pulse", str(program)], tmp_path)
+        assert result.returncode == 0, result.stderr
+    result = run_pulsetrace(["combine", "one.pulse", "two.pulse", "-o", "both.pulse"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    trace = read_any_trace(tmp_path / "both.pulse")
+    assert len(trace.processes) == 2
+    module_page.evaluate(
+        OPEN_VIEW,
+        {"bytes64": base64.b64encode((tmp_path / "both.pulse").read_bytes()).decode(), "module": "functable",
+         "className": "FunctionTableView"},
+    )
+    rows = module_page.evaluate(
+        f"""async () => {{
+          const aggregate = await import("{ORIGIN}/aggregate.js");
+          const totals = aggregate.functionTotals(trace);
+          return trace.functions.map((f, id) => [f.kind, f.name, f.filename, f.lineno, totals.ran[id],
+            totals.calls[id], totals.slices[id], totals.total[id], totals.self[id], totals.max[id]]);
+        }}"""
+    )
+    decoded = {tuple(row[:4]): tuple(int(v) for v in row[5:]) for row in rows if row[4]}
+    assert decoded == expected_totals(trace)
+    # both processes ran main once: one row, two calls
+    module_page.locator(".pt-table-filter").fill("main")
+    main = next(row for row in rows_in_view(module_page) if row["cells"][0] == "main")
+    assert main["cells"][2] == "2"
+    options = module_page.locator(".pt-table-thread option").all_inner_texts()
+    pids = [process.pid for process in trace.processes]
+    assert options[0] == f"All threads ({sum(len(p.threads) for p in trace.processes)})"
+    assert any(option.startswith(f"pid {pids[0]}: ") for option in options)
+    assert any(option.startswith(f"pid {pids[1]}: ") for option in options)
+
