@@ -243,10 +243,20 @@ def test_self_time_mode_shows_functions_by_self_time_with_their_callers(flame: A
 
 def test_search_highlights_and_counts_matching_frames(flame: Any, traced: Tuple[Trace, bytes]) -> None:
     flame.evaluate("view.setSearch('FIB')")
-    expected = sum(1 for path in expected_tree(traced[0]) if "fib" in path[-1][1].lower())
+    tree = expected_tree(traced[0])
+    expected = sum(1 for path in tree if "fib" in path[-1][1].lower())
     assert expected > 10  # every recursion level is a frame of its own
     assert flame.evaluate("app.matchCount") == expected
-    assert flame.locator(".pt-flame-matches").inner_text().startswith(f"{expected} frames match")
+    # the time under matching frames, each moment once: the outermost fib of each stack
+    outermost = sum(
+        total for path, total in tree.items()
+        if path[-1][1] == "fib" and all(key[1] != "fib" for key in path[:-1])
+    )
+    share = 100 * outermost / sum(total for path, total in tree.items() if len(path) == 1)
+    shown = flame.locator(".pt-flame-matches").inner_text()
+    assert shown.startswith(f"{expected} frames match, ")
+    share_text = shown.split(", ")[1].split("%")[0]
+    assert float(share_text) == pytest.approx(share, abs=0.051 if share >= 10 else 0.0051)
     flame.evaluate("view.setSearch('')")
     assert flame.evaluate("app.matchCount") == 0 and flame.locator(".pt-flame-matches").inner_text() == ""
 

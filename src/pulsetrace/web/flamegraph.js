@@ -299,7 +299,8 @@ export class FlameGraphView {
       insideMatch[node] = hit || above ? 1 : 0;
     }
     const share = tree.total[0] > 0 ? (100 * covered) / tree.total[0] : 0;
-    this.matchLabel.textContent = `${frames.toLocaleString("en-US")} frames match, ${flamePercent(share)} of the time`;
+    const counted = frames === 1 ? "1 frame matches" : `${frames.toLocaleString("en-US")} frames match`;
+    this.matchLabel.textContent = `${counted}, ${flamePercent(share)} of the time`;
     this.app.setMatchCount(this, frames);
     this.draw();
   }
