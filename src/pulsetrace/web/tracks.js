@@ -130,13 +130,14 @@ export function depthIndex(thread) {
 
 // A depth of a thread with more slices than this gets a bucket summary for zoomed-out drawing.
 const SUMMARY_MIN_SLICES = 20000;
-const SLICES_PER_BUCKET = 16;
-const MAX_BUCKETS = 1 << 16;
+const SLICES_PER_BUCKET = 4;
+const MAX_BUCKETS = 1 << 20;
 
 // The bucket summary of one depth of a thread: the trace's time split into equal buckets, each
 // marked with the function of a slice that overlaps it (-1 if none), and for every bucket the next
 // used one, so that "is anything drawn in this pixel" is one lookup however many slices it holds.
-// Built on first use; about 8 bytes per bucket and at most one bucket per 16 slices.
+// Built on first use; 8 bytes per bucket and at most one bucket per 4 slices (2 bytes a slice), fine
+// enough that the summary serves until a pixel is down to a few slices.
 function rowSummary(thread, depth, trace) {
   thread.summaries ??= new Map();
   let summary = thread.summaries.get(depth);
