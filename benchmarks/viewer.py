@@ -421,6 +421,7 @@ def print_table(results: Dict[str, Any]) -> None:
             f"{statistics.median(ten['first_frame_ms']):.0f} ms",
             "< 10000 ms",
         ],
+        ["10M: ... of which bytes in hand / decoded (median)", _steps(ten), ""],
         [
             "10M: browser PSS after load (median)",
             f"{statistics.median(ten['pss']) / mib:.0f} MiB",

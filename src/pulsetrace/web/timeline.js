@@ -7,7 +7,7 @@
 // only when something changed.
 
 import { formatTick, tickStep } from "./format.js";
-import { describeHit, HEADER_HEIGHT, layoutTracks, ROW_HEIGHT, TrackPainter } from "./tracks.js";
+import { describeHit, layoutTracks, ROW_HEIGHT, TrackPainter } from "./tracks.js";
 
 const AXIS_HEIGHT = 24;
 const ZOOM_PER_WHEEL_PIXEL = 0.0015;
@@ -86,6 +86,7 @@ export class TimelineView {
     const height = this.scroller.clientHeight;
     if (width === 0 || height === 0) return;
     const ratio = window.devicePixelRatio || 1;
+    if (width === this.width && height === this.height && ratio === this.ratio) return;
     this.canvas.style.width = `${width}px`;
     this.canvas.style.height = `${height}px`;
     this.canvas.width = Math.round(width * ratio);
@@ -492,15 +493,6 @@ export class TimelineView {
     if (x1 < x0 || top < AXIS_HEIGHT || top + ROW_HEIGHT > this.height) return null;
     const rect = this.canvas.getBoundingClientRect();
     return { x: rect.left + x0, y: rect.top + top, width: x1 - x0, height: ROW_HEIGHT - 1 };
-  }
-
-  // The on-screen rectangle of a lane header, by its label's start ("MainThread", "python x.py").
-  headerRect(labelStart) {
-    const track = this.tracks.find((t) => t.kind === "header" && t.label.startsWith(labelStart));
-    if (!track) return null;
-    const rect = this.canvas.getBoundingClientRect();
-    const top = AXIS_HEIGHT + track.y - this.scroller.scrollTop;
-    return { x: rect.left, y: rect.top + top, width: this.width, height: HEADER_HEIGHT };
   }
 
   // The tracks as a person reads them (kind, label, collapsed) with their on-screen rectangles.

@@ -10,7 +10,7 @@ import { formatDuration } from "./format.js";
 import { KIND_C } from "./model.js";
 
 export const ROW_HEIGHT = 18;
-export const HEADER_HEIGHT = 22;
+const HEADER_HEIGHT = 22;
 const MARKER_ROW = 16;
 const COUNTER_HEIGHT = 56;
 const LABEL_MIN_PX = 28;
