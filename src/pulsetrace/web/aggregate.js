@@ -183,10 +183,7 @@ export class CallTree {
     for (let node = 0; node < n; node++) {
       const from = counts[node];
       const to = counts[node + 1];
-      if (to - from > 1) {
-        const sorted = Array.from(children.subarray(from, to)).sort((a, b) => total[b] - total[a] || a - b);
-        children.set(sorted, from);
-      }
+      if (to - from > 1) children.subarray(from, to).sort((a, b) => total[b] - total[a] || a - b);
     }
     this.childStart = counts;
     this.children = children;
@@ -234,16 +231,18 @@ function addThreadToTree(slices, tree) {
   const n = slices.count;
   const { start, end, func, parent, flags } = slices;
   const nodeOf = new Int32Array(n);
+  // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
+  let { total, self, calls } = tree;
   for (let i = 0; i < n; i++) {
     const p = parent[i];
     const node = tree.child(p < 0 ? 0 : nodeOf[p], func[i]);
+    if (tree.total !== total) ({ total, self, calls } = tree);
     nodeOf[i] = node;
-    // tree.child may have grown the arrays: read them after the call.
     const duration = end[i] - start[i];
-    tree.total[node] += duration;
-    tree.self[node] += duration;
-    if (p >= 0) tree.self[nodeOf[p]] -= duration;
-    if ((flags[i] & FLAG_RESUMED) === 0) tree.calls[node]++;
+    total[node] += duration;
+    self[node] += duration;
+    if (p >= 0) self[nodeOf[p]] -= duration;
+    if ((flags[i] & FLAG_RESUMED) === 0) calls[node]++;
   }
 }
 
