@@ -327,3 +327,39 @@ def expect_text(page: Any, selector: str, text: str) -> None:
     page.wait_for_function(
         "([selector, text]) => document.querySelector(selector).textContent === text", arg=[selector, text]
     )
+
+
+DEEP_PROGRAM = """
+def down(n):
+    return down(n - 1) + 1 if n else sum(range(1000))
+
+down(400)
+"""
+
+
+def test_a_deep_stack_scrolls_in_a_canvas_the_size_of_the_view(
+    module_page: Any, tmp_path: Path  # noqa: F811 - pytest's fixture lookup
+) -> None:
+    program = write(tmp_path / "deep.py", DEEP_PROGRAM)
+    result = run_pulsetrace(["run", "-o", "deep.pulse", str(program)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = base64.b64encode((tmp_path / "deep.pulse").read_bytes()).decode()
+    module_page.evaluate(OPEN_VIEW, {"bytes64": data, "module": "flamegraph", "className": "FlameGraphView"})
+    size = module_page.evaluate("[view.canvas.clientHeight, view.scroller.clientHeight, view.tree.maxDepth]")
+    assert size[0] == size[1] and size[2] > 400  # the canvas is no taller than the view
+    deepest = max(f["depth"] for f in frames(module_page))
+    assert deepest < size[2]
+    box = module_page.locator(".pt-flame-scroll").bounding_box()
+    module_page.mouse.move(box["x"] + 100, box["y"] + 100)
+    for _ in range(40):
+        module_page.mouse.wheel(0, 600)
+    at_bottom = "(s) => s.scrollTop + s.clientHeight >= s.scrollHeight - 1"
+    module_page.wait_for_function(f"({at_bottom})(view.scroller)")
+    module_page.wait_for_function(f"view.drawn.some(([node, x, width, depth]) => depth === {size[2]})")
+    shown = frames(module_page)
+    bottom = max(shown, key=lambda f: f["depth"])
+    assert bottom["name"] == "builtins.sum" and bottom["depth"] == size[2]
+    assert box["y"] <= bottom["y"] and bottom["y"] + bottom["height"] <= box["y"] + box["height"]
+    # the frame under the mouse is the one drawn there
+    module_page.mouse.click(bottom["x"] + 5, bottom["y"] + 5)
+    assert module_page.locator(".pt-flame-crumb").last.inner_text() == "builtins.sum"

@@ -38,6 +38,9 @@ export class FlameGraphView {
     this.searchText = "";
     this.funcMatches = null; // Uint8Array by function id while a search is active
     this.drawn = []; // [node, x, width, depth] of every frame of the last drawing, for the tests
+    this.scrollTop = 0; // the scroller's, when last drawn
+    this.height = 0;
+    this.drawPending = false;
     this.colours = null; // the timeline's colours (tracks.js), so a function looks alike in both views
   }
 
@@ -90,7 +93,7 @@ export class FlameGraphView {
         func,
         depth,
         x: box.left + x,
-        y: box.top + depth * FLAME_ROW_PX,
+        y: box.top + depth * FLAME_ROW_PX - this.scrollTop,
         width,
         height: FLAME_ROW_PX - 1,
         total: this.tree.total[node],
@@ -116,8 +119,13 @@ export class FlameGraphView {
     this.canvas = document.createElement("canvas");
     this.canvas.className = "pt-flame-canvas";
     this.canvas.tabIndex = 0;
-    this.canvas.style.display = "block";
-    this.scroller.append(this.canvas);
+    // The canvas is only as tall as the view and stays put (sticky) while the spacer gives the scroll
+    // height, so a stack thousands of frames deep costs no more pixels than a shallow one.
+    this.canvas.style.cssText = "display:block;position:sticky;top:0;";
+    this.spacer = document.createElement("div");
+    this.spacer.className = "pt-flame-spacer";
+    this.spacer.style.cssText = "position:absolute;left:0;top:0;width:1px;pointer-events:none;";
+    this.scroller.append(this.canvas, this.spacer);
     this.tooltip = document.createElement("div");
     this.tooltip.className = "tooltip pt-flame-tooltip";
     this.tooltip.setAttribute("role", "tooltip");
@@ -211,6 +219,15 @@ export class FlameGraphView {
     new ResizeObserver(() => {
       if (this.visible) this.draw();
     }).observe(this.scroller);
+    this.scroller.addEventListener("scroll", () => {
+      this.hideTooltip();
+      if (this.drawPending) return;
+      this.drawPending = true;
+      requestAnimationFrame(() => {
+        this.drawPending = false;
+        this.draw();
+      });
+    });
   }
 
   chooseThread(choice) {
@@ -309,7 +326,7 @@ export class FlameGraphView {
   nodeAt(event) {
     const box = this.canvas.getBoundingClientRect();
     const x = event.clientX - box.left;
-    const row = Math.floor((event.clientY - box.top) / FLAME_ROW_PX);
+    const row = Math.floor((event.clientY - box.top + this.scroller.scrollTop) / FLAME_ROW_PX);
     const tree = this.tree;
     const zoomDepth = tree.depth[this.zoomNode];
     if (row < 0) return -1;
@@ -419,7 +436,9 @@ export class FlameGraphView {
     if (!this.visible || !this.built) return;
     const tree = this.tree;
     const width = this.scroller.clientWidth;
-    const height = Math.max((tree.maxDepth + 1) * FLAME_ROW_PX, this.scroller.clientHeight - 1);
+    const height = Math.max(this.scroller.clientHeight, FLAME_ROW_PX);
+    this.spacer.style.height = `${(tree.maxDepth + 1) * FLAME_ROW_PX}px`;
+    this.scrollTop = this.scroller.scrollTop;
     const ratio = window.devicePixelRatio || 1;
     if (this.canvas.width !== Math.round(width * ratio) || this.canvas.height !== Math.round(height * ratio)) {
       this.canvas.width = Math.round(width * ratio);
@@ -428,9 +447,11 @@ export class FlameGraphView {
       this.canvas.style.height = `${height}px`;
     }
     this.width = width;
+    this.height = height;
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
+    ctx.translate(0, -this.scrollTop); // from here on, y is the row's place in the whole graph
     ctx.font = FLAME_FONT;
     ctx.textBaseline = "middle";
     this.drawn = [];
@@ -445,12 +466,15 @@ export class FlameGraphView {
     }
     const scale = this.scale();
     const left = tree.x[this.zoomNode];
+    const lastRow = Math.floor((this.scrollTop + height) / FLAME_ROW_PX);
     const stack = [this.zoomNode];
     while (stack.length > 0) {
       const node = stack.pop();
+      const depth = tree.depth[node];
       const x = (tree.x[node] - left) * scale;
       const frameWidth = tree.total[node] * scale;
-      this.drawFrame(ctx, node, x, frameWidth, tree.depth[node], false);
+      this.drawFrame(ctx, node, x, frameWidth, depth, false);
+      if (depth >= lastRow) continue; // its children are below the view
       for (let c = tree.childStart[node]; c < tree.childStart[node + 1]; c++) {
         const child = tree.children[c];
         if (tree.total[child] * scale < FLAME_MIN_FRAME_PX) break; // the rest are narrower still
@@ -462,6 +486,7 @@ export class FlameGraphView {
   drawFrame(ctx, node, x, width, depth, isAncestor) {
     const tree = this.tree;
     const y = depth * FLAME_ROW_PX;
+    if (y + FLAME_ROW_PX <= this.scrollTop || y >= this.scrollTop + this.height) return; // out of view
     const func = tree.func[node];
     const dimmed = this.funcMatches !== null && (func < 0 || this.funcMatches[func] !== 1);
     ctx.globalAlpha = isAncestor ? 0.55 : 1;
