@@ -35,9 +35,14 @@ def _missing() -> str:
     return ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module.
+
+    Not one per session: while Playwright's sync API is open it keeps an asyncio event loop running
+    in the main thread, so every later test that calls ``asyncio.run`` (the async programs of the
+    core behaviour tests) would fail with "cannot be called from a running event loop".
+    """
     missing = _missing()
     if missing:
         if os.environ.get("CI"):

@@ -374,8 +374,9 @@ export class TrackPainter {
   drawMarkers(ctx, track, top, frame) {
     const { t0, t1, pxPerNs } = frame;
     let lastX = -Infinity;
-    for (const instant of track.instants) {
-      if (instant.ts < t0 || instant.ts > t1) continue;
+    const instants = track.instants;
+    for (let i = firstAtOrAfter(instants, t0); i < instants.length && instants[i].ts <= t1; i++) {
+      const instant = instants[i];
       const x = (instant.ts - t0) * pxPerNs;
       if (x - lastX < 1) continue; // several instants in one pixel: one marker is enough
       lastX = x;
@@ -388,9 +389,12 @@ export class TrackPainter {
       ctx.closePath();
       ctx.fill();
     }
-    for (const object of track.objects) {
-      if (object.ts < t0 || object.ts > t1) continue;
-      const x = (object.ts - t0) * pxPerNs;
+    const objects = track.objects;
+    lastX = -Infinity;
+    for (let i = firstAtOrAfter(objects, t0); i < objects.length && objects[i].ts <= t1; i++) {
+      const x = (objects[i].ts - t0) * pxPerNs;
+      if (x - lastX < 1) continue;
+      lastX = x;
       ctx.fillStyle = "#12b76a";
       ctx.fillRect(x - 4, top + 4, 8, 8);
     }
@@ -402,14 +406,7 @@ export class TrackPainter {
     const samples = counter.samples;
     ctx.fillStyle = "#fafbfc";
     ctx.fillRect(0, top, width, track.height);
-    let max = 0;
-    let min = 0;
-    for (const sample of samples) {
-      for (const value of Object.values(sample.values)) {
-        if (value > max) max = value;
-        if (value < min) min = value;
-      }
-    }
+    const { min, max } = counterRange(counter);
     const range = max - min || 1;
     const plotTop = top + 14;
     const plotHeight = track.height - 18;
@@ -420,7 +417,9 @@ export class TrackPainter {
       ctx.beginPath();
       let started = false;
       let value = null;
-      for (const sample of samples) {
+      // From the last sample before the window: its value is what the line shows at the left edge.
+      for (let i = Math.max(0, firstAtOrAfter(samples, t0) - 1); i < samples.length; i++) {
+        const sample = samples[i];
         if (sample.values[name] === undefined) continue;
         const x = (sample.ts - t0) * pxPerNs;
         if (sample.ts > t1) {
@@ -464,9 +463,8 @@ export class TrackPainter {
     }
     if (track.kind === "counter") {
       const samples = track.counter.samples;
-      let best = null;
-      for (const sample of samples) if (sample.ts <= t) best = sample;
-      return best ? { type: "counter", counter: track.counter, item: best } : null;
+      const index = firstAtOrAfter(samples, t + 1e-9) - 1; // the sample in force at t
+      return index >= 0 ? { type: "counter", counter: track.counter, item: samples[index] } : null;
     }
     return null;
   }
@@ -502,17 +500,46 @@ function markerColor(category) {
   return "#2f6fde";
 }
 
+// The item (in time order) nearest to t within tolerance, or null.
 function nearest(items, t, tolerance) {
   let best = null;
   let bestDistance = tolerance;
-  for (const item of items) {
-    const distance = Math.abs(item.ts - t);
+  for (let i = firstAtOrAfter(items, t - tolerance); i < items.length && items[i].ts <= t + tolerance; i++) {
+    const distance = Math.abs(items[i].ts - t);
     if (distance <= bestDistance) {
-      best = item;
+      best = items[i];
       bestDistance = distance;
     }
   }
   return best;
+}
+
+// The first index of items (sorted by .ts) whose ts is >= t.
+function firstAtOrAfter(items, t) {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid].ts < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// A counter's smallest and largest value (0 included, so the baseline shows), computed once.
+function counterRange(counter) {
+  if (counter.range === undefined) {
+    let min = 0;
+    let max = 0;
+    for (const sample of counter.samples) {
+      for (const value of Object.values(sample.values)) {
+        if (value > max) max = value;
+        if (value < min) min = value;
+      }
+    }
+    counter.range = { min, max };
+  }
+  return counter.range;
 }
 
 // The tooltip text for a hit.
