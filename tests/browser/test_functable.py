@@ -4,6 +4,7 @@ the table itself in the real viewer: sorting by every column, filtering, clickin
 from __future__ import annotations
 
 import base64
+import dataclasses
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -536,3 +537,26 @@ def test_a_combined_trace_merges_the_functions_of_its_processes(module_page: Any
     assert any(option.startswith(f"pid {pids[0]}: ") for option in options)
     assert any(option.startswith(f"pid {pids[1]}: ") for option in options)
 
+
+
+def test_thread_picker_shows_one_threads_figures(module_page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", PROGRAM)
+    result = run_pulsetrace(["run", "-o", "prog.pulse", str(program)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    trace = read_any_trace(tmp_path / "prog.pulse")
+    process = trace.processes[0]
+    worker = next(i for i, thread in enumerate(process.threads) if thread.name != "MainThread")
+    module_page.evaluate(
+        OPEN_VIEW,
+        {"bytes64": base64.b64encode((tmp_path / "prog.pulse").read_bytes()).decode(), "module": "functable",
+         "className": "FunctionTableView"},
+    )
+    module_page.locator(".pt-table-thread").select_option(str(worker))
+    only_worker = Trace([dataclasses.replace(process, threads=[process.threads[worker]])])
+    expected = expected_totals(only_worker)
+    assert module_page.locator(".pt-table-count").inner_text() == f"{len(expected)} functions"
+    module_page.get_by_role("columnheader", name="Calls").click()
+    (kind, name, filename, lineno), figures = max(expected.items(), key=lambda item: (item[1][0], item[0][1]))
+    top = rows_in_view(module_page)[0]["cells"]
+    assert top[0] == name == "fib" and top[2] == f"{figures[0]:,}"
+    assert "main" not in {row["cells"][0] for row in rows_in_view(module_page)}

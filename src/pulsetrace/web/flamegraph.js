@@ -5,9 +5,10 @@
 //   - "self": bottom-up; the root's children are the functions where time was spent, as wide as their
 //     self time, and the frames above a function are the callers through which that time was reached.
 // Click a frame to zoom into it (its ancestors stay above it, full width), click an ancestor or the
-// breadcrumb to zoom out, Escape to go up one level. Drawing walks only frames at least a pixel wide:
-// children are sorted heaviest first, so the walk stops at the first child too narrow to see, and a
-// frame costs nothing whatever the number of slices behind it.
+// breadcrumb to zoom out, Escape to go up one level; "Show in timeline" highlights the selected frame's
+// function there. Drawing walks only frames at least a pixel wide (children are sorted heaviest first,
+// so the walk stops at the first child too narrow to see) and in the rows in view: a frame costs
+// nothing whatever the number of slices behind it, and the canvas is never taller than the view.
 
 import { allThreads, buildCallTree, invertCallTree } from "./aggregate.js";
 import { functionColors } from "./tracks.js";
