@@ -191,7 +191,7 @@ export class FunctionTableView {
     const names = this.trace.functions;
     const direction = this.descending ? -1 : 1;
     const text = TABLE_COLLATOR.compare;
-    const compare = typeof value(this.rows[0] ?? 0) === "string"
+    const compare = !TABLE_COLUMNS.find((column) => column.key === this.sortKey).numeric
       ? (a, b) => direction * text(value(a), value(b))
       : (a, b) => direction * (value(a) - value(b));
     // Ties fall back to the name, then the id, so the order never depends on the previous one.
