@@ -39,8 +39,9 @@ def _missing() -> str:
 def browser() -> Iterator[Any]:
     """One headless Chromium per test module.
 
-    Not per session: Playwright's sync API keeps an asyncio loop running in the main thread while it
-    is open, and every later ``asyncio.run()`` (the core tests of coroutines) would fail.
+    Not one per session: while Playwright's sync API is open it keeps an asyncio event loop running
+    in the main thread, so every later test that calls ``asyncio.run`` (the async programs of the
+    core behaviour tests) would fail with "cannot be called from a running event loop".
     """
     missing = _missing()
     if missing:

@@ -11,9 +11,10 @@ from .base import CLIError, Command
 from .combine import CombineCommand
 from .report import ReportCommand
 from .run import RunCommand
+from .view import ViewCommand
 
 # The subcommands, in the order `pulsetrace -h` lists them.
-COMMANDS: List[Type[Command]] = [RunCommand, ReportCommand, CombineCommand]
+COMMANDS: List[Type[Command]] = [RunCommand, ViewCommand, ReportCommand, CombineCommand]
 
 
 def build_parser(
