@@ -1,0 +1,410 @@
+"""Tracing a program's child processes into its own trace (``pulsetrace run``, option trace_children).
+
+Every traced process of one run shares a directory (a fresh temporary one, created by the first
+process, the *root*). Each descendant records itself and leaves its trace there as a native file;
+when the root ends it waits for the descendants still running, reads their traces and saves one
+trace holding every process. Two ways lead to a child process:
+
+- ``os.fork()`` (also multiprocessing's fork start method and the children of a forkserver): the
+  child is a copy of a traced process. An ``os.register_at_fork`` handler (the session's) stops the
+  copied recording, which is the parent's to save, and starts a fresh one in the child.
+- A new interpreter: subprocess (``run``, ``Popen``, ``check_output``, ``os.popen`` ...) and
+  multiprocessing's spawn start method start it through ``_posixsubprocess.fork_exec`` or
+  ``os.posix_spawn``. When the executable is this very interpreter and the command runs a program
+  (a script, ``-m module`` or ``-c code``: pulsetrace.pycommand), the command is rewritten to run
+  the same program under ``pulsetrace run --child-of DIR`` with the interpreter options it had, so it
+  gets the same ``sys.argv``, ``sys.flags``, ``sys.path`` and ``__main__``. The rewritten command
+  loads pulsetrace from the root's own installation, whatever the child's environment.
+
+Each traced descendant marks itself running with a file of its own (``<pid>-<token>.running``) and
+removes the mark once its trace (``<pid>-<token>.pulse``) is written, so the root knows which ones
+it is still waiting for, and which ended without saving (killed by SIGKILL).
+
+Not reached: other interpreters (another Python version, another virtual environment's copy is the
+same interpreter and is reached), commands run through a shell (``shell=True``, ``bash -c``), the
+``os.exec*`` and ``os.spawn*`` functions, and multiprocessing's helper processes (its resource tracker
+and forkserver, which live until the program has ended; the forkserver's children are forks of it and
+are not traced either).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
+
+from .options import SPECS, TraceOptions
+from .pycommand import CODE, SCRIPT, parse_python_command
+
+SPEC_FILE = "session.json"
+TRACE_SUFFIX = ".pulse"
+MARK_SUFFIX = ".running"
+DEFAULT_WAIT_SECONDS = 5.0  # how long the root waits for descendants still running when it ends
+CHILD_OF_FLAG = "--child-of"
+
+# Options that belong to the root alone: the output file, and the name it gives its own process.
+_ROOT_ONLY = ("output", "process_name")
+
+# multiprocessing's helper processes read a pipe until the program has ended: waiting for them would
+# wait for ever, and they run none of the program's code.
+_HELPER_CODE_PREFIXES = (
+    "from multiprocessing.resource_tracker import",
+    "from multiprocessing.forkserver import",
+    "from multiprocessing.semaphore_tracker import",
+)
+
+# The code a rewritten command runs with ``-c``: load pulsetrace from the root's installation without
+# touching sys.path (the program must find the sys.path it would have), then run the command line.
+_BOOTSTRAP = (
+    "import importlib.util as u,sys\n"
+    "s=u.spec_from_file_location('pulsetrace',{init!r},submodule_search_locations=[{package!r}])\n"
+    "m=u.module_from_spec(s);sys.modules['pulsetrace']=m;s.loader.exec_module(m)\n"
+    "from pulsetrace.children import child_main\n"
+    "raise SystemExit(child_main())\n"
+)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def bootstrap_code() -> str:
+    """The ``-c`` code that starts ``pulsetrace run`` in a child from this installation of pulsetrace."""
+    return _BOOTSTRAP.format(init=os.path.join(_PACKAGE_DIR, "__init__.py"), package=_PACKAGE_DIR)
+
+
+def child_main() -> int:
+    """The rewritten command's entry point: ``sys.argv[1:]`` is a ``pulsetrace run --child-of`` line."""
+    from .cli.main import main
+
+    return main(sys.argv[1:])
+
+
+# -- the options children record with ---------------------------------------------------------------
+
+
+def _options_to_json(options: TraceOptions) -> Dict[str, Any]:
+    values = options.as_dict()
+    for name in _ROOT_ONLY:
+        values.pop(name, None)
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            values[name] = list(value)
+    return values
+
+
+def _options_from_json(values: Dict[str, Any]) -> TraceOptions:
+    converted = {
+        name: tuple(value) if SPECS[name].kind == "files" else value
+        for name, value in values.items()
+        if name in SPECS
+    }
+    return TraceOptions().replaced(converted, {name: "the parent process" for name in converted})
+
+
+# -- the shared directory ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildSlot:
+    """Where one traced descendant leaves its trace, and its mark while it runs."""
+
+    directory: str
+    stem: str  # "<pid>-<token>"
+
+    @property
+    def trace_path(self) -> str:
+        return os.path.join(self.directory, self.stem + TRACE_SUFFIX)
+
+    @property
+    def mark_path(self) -> str:
+        return os.path.join(self.directory, self.stem + MARK_SUFFIX)
+
+    def still_wanted(self) -> bool:
+        """False once the root has collected the traces and removed the directory."""
+        return os.path.isdir(self.directory)
+
+    def release(self) -> None:
+        """Remove the mark: the trace is written (or will never be)."""
+        try:
+            os.unlink(self.mark_path)
+        except OSError:
+            pass
+
+
+@dataclass
+class Collected:
+    """What the root found of its descendants when it ended."""
+
+    traces: List[Any] = field(default_factory=list)  # model.Trace, one per descendant that saved
+    still_running: List[Tuple[int, str]] = field(default_factory=list)  # (pid, command)
+    ended_unsaved: List[Tuple[int, str]] = field(default_factory=list)  # killed before saving
+    unreadable: List[str] = field(default_factory=list)  # messages
+
+
+class ChildTracing:
+    """One run's shared directory and the options every descendant records with."""
+
+    def __init__(self, directory: str, options: TraceOptions) -> None:
+        self.directory = directory
+        self.options = options
+
+    @classmethod
+    def create(cls, options: TraceOptions) -> ChildTracing:
+        """The root's: a new directory holding the options for its descendants."""
+        directory = tempfile.mkdtemp(prefix="pulsetrace-children-")
+        tracing = cls(directory, _options_from_json(_options_to_json(options)))
+        with open(os.path.join(directory, SPEC_FILE), "w", encoding="utf-8") as file:
+            json.dump({"options": _options_to_json(options), "root_pid": os.getpid()}, file)
+        return tracing
+
+    @classmethod
+    def load(cls, directory: str) -> Optional[ChildTracing]:
+        """A descendant's view of the run started by ``directory``'s root (None: the root has ended)."""
+        try:
+            with open(os.path.join(directory, SPEC_FILE), encoding="utf-8") as file:
+                spec = json.load(file)
+            return cls(directory, _options_from_json(spec["options"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def new_slot(self, command: str) -> ChildSlot:
+        """Mark a descendant (this process) as running; ``command`` says which one it is in messages."""
+        slot = ChildSlot(self.directory, f"{os.getpid()}-{time.monotonic_ns()}")
+        try:
+            with open(slot.mark_path, "w", encoding="utf-8") as file:
+                json.dump({"pid": os.getpid(), "command": command}, file)
+        except OSError:
+            pass  # the root has ended: still_wanted() says so when this process ends
+        return slot
+
+    # -- rewriting the commands that start this interpreter ---------------------------------------
+
+    def command_for(self, argv: Sequence[Any]) -> Optional[List[Any]]:
+        """``argv`` rewritten to run its program under ``pulsetrace run --child-of``, or None when it is
+        not a Python program that this run traces (argv[0] stays: the executable is chosen apart)."""
+        if not argv:
+            return None
+        command = parse_python_command(list(argv[1:]))
+        if command is None:
+            return None
+        if command.kind == CODE and str(command.value).lstrip().startswith(_HELPER_CODE_PREFIXES):
+            return None
+        if command.kind != CODE and str(command.value) == "pulsetrace":
+            return None  # `python -m pulsetrace ...` traces itself as it is told
+        program = command.program_words()
+        if command.kind == SCRIPT:  # after "--", a script named like an option is still the script
+            program = ["--", *program]
+        return [
+            argv[0],
+            *command.interpreter_options,
+            "-c",
+            bootstrap_code(),
+            "run",
+            CHILD_OF_FLAG,
+            self.directory,
+            *program,
+            *command.arguments,
+        ]
+
+    # -- the root's end -----------------------------------------------------------------------------
+
+    def collect(
+        self,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        waiting: Optional[Callable[[int], ContextManager[Any]]] = None,
+    ) -> Collected:
+        """The traces the descendants left, after waiting up to ``wait_seconds`` for those still running
+        (``waiting(count)`` wraps the wait, for a progress line)."""
+        running = self._running()
+        if running:
+            deadline = time.monotonic() + wait_seconds
+            context = waiting(len(running)) if waiting is not None else _nothing()
+            with context:
+                while running and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    running = self._running()
+        found = Collected(still_running=[(pid, command) for _, pid, command in running])
+        for stem, pid, command in self._marks():
+            if not os.path.exists(os.path.join(self.directory, stem + TRACE_SUFFIX)) and not _alive(pid):
+                found.ended_unsaved.append((pid, command))
+        from .model.native import TraceFileError, read_trace
+
+        for name in sorted(os.listdir(self.directory), key=_by_pid_and_start):
+            if not name.endswith(TRACE_SUFFIX) or name.startswith("."):
+                continue
+            try:
+                found.traces.append(read_trace(os.path.join(self.directory, name)))
+            except (TraceFileError, OSError) as exc:
+                found.unreadable.append(str(exc))
+        return found
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _marks(self) -> List[Tuple[str, int, str]]:
+        """(stem, pid, command) of every descendant marked as running."""
+        marks = []
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return []
+        for name in names:
+            if not name.endswith(MARK_SUFFIX):
+                continue
+            stem = name[: -len(MARK_SUFFIX)]
+            try:
+                with open(os.path.join(self.directory, name), encoding="utf-8") as file:
+                    mark = json.load(file)
+                marks.append((stem, int(mark["pid"]), str(mark["command"])))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # being written or removed right now: looked at again on the next round
+        return marks
+
+    def _running(self) -> List[Tuple[str, int, str]]:
+        return [mark for mark in self._marks() if _alive(mark[1])]
+
+
+def _by_pid_and_start(name: str) -> Tuple[int, int]:
+    stem = name.split(".", 1)[0]
+    pid, _, token = stem.partition("-")
+    try:
+        return int(token), int(pid)
+    except ValueError:
+        return (0, 0)
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # another user's process: it exists
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            stat = file.read()
+        return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] != b"Z"
+    except (OSError, ValueError):
+        return True  # no /proc here: it exists
+
+
+# -- the hooks in the interpreter -------------------------------------------------------------------
+
+_current: Optional[ChildTracing] = None  # the run whose children this process traces now
+_fork_callback: Optional[Callable[[], None]] = None
+_fork_handler_registered = False
+_in_spawn = threading.local()  # set while _posixsubprocess forks: its child only runs exec
+_real_fork_exec: Any = None
+_real_posix_spawn: Any = None
+
+
+def install(tracing: ChildTracing, on_fork_in_child: Callable[[], None]) -> None:
+    """Trace this process's children as part of ``tracing``'s run: rewrite the commands that start
+    this interpreter, and call ``on_fork_in_child`` in the child of every fork."""
+    global _current, _fork_callback, _fork_handler_registered, _real_fork_exec, _real_posix_spawn
+    _current = tracing
+    _fork_callback = on_fork_in_child
+    if not _fork_handler_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)  # for good: handlers cannot be removed
+        _fork_handler_registered = True
+    try:
+        import _posixsubprocess
+    except ImportError:  # not POSIX
+        return
+    if _real_fork_exec is None:
+        _real_fork_exec = _posixsubprocess.fork_exec
+        _posixsubprocess.fork_exec = _fork_exec
+    if _real_posix_spawn is None and hasattr(os, "posix_spawn"):
+        _real_posix_spawn = os.posix_spawn
+        os.posix_spawn = _posix_spawn
+
+
+def uninstall() -> None:
+    """Children started from now on are not traced."""
+    global _current, _fork_callback, _real_fork_exec, _real_posix_spawn
+    _current = None
+    _fork_callback = None
+    if _real_fork_exec is not None:
+        import _posixsubprocess
+
+        if _posixsubprocess.fork_exec is _fork_exec:
+            _posixsubprocess.fork_exec = _real_fork_exec
+        _real_fork_exec = None
+    if _real_posix_spawn is not None:
+        if os.posix_spawn is _posix_spawn:
+            os.posix_spawn = _real_posix_spawn
+        _real_posix_spawn = None
+
+
+def _after_fork_in_child() -> None:
+    if getattr(_in_spawn, "active", False):
+        return  # subprocess's child between fork and exec (a preexec_fn runs there): not a process to trace
+    callback = _fork_callback
+    if callback is not None:
+        callback()
+
+
+_this_interpreter: Optional[str] = None
+
+
+def _is_this_interpreter(path: Any) -> bool:
+    global _this_interpreter
+    if not sys.executable:
+        return False
+    if _this_interpreter is None:
+        _this_interpreter = os.path.realpath(sys.executable)
+    try:
+        return os.path.realpath(os.fsdecode(path)) == _this_interpreter
+    except (TypeError, ValueError):
+        return False
+
+
+def _rewritten(executable: Any, argv: Any) -> Any:
+    tracing = _current
+    if tracing is None or not isinstance(argv, (list, tuple)) or not _is_this_interpreter(executable):
+        return argv
+    try:
+        command = tracing.command_for(argv)
+    except Exception:  # a command pulsetrace cannot read runs as it was given
+        return argv
+    return argv if command is None else command
+
+
+def _first_executable(candidates: Any) -> Any:
+    """The file execve will run: the first candidate that is an executable file (as exec*p searches)."""
+    try:
+        for candidate in candidates:
+            if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+                return candidate
+    except (TypeError, ValueError):
+        pass
+    return None
+
+
+def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> Any:
+    executable = _first_executable(executable_list)
+    if executable is not None:
+        args = _rewritten(executable, args)
+    _in_spawn.active = True
+    try:
+        return _real_fork_exec(args, executable_list, *rest, **kwargs)
+    finally:
+        _in_spawn.active = False
+
+
+def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
+    return _real_posix_spawn(path, _rewritten(path, argv), *rest, **kwargs)
