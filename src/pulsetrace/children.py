@@ -18,7 +18,9 @@ trace holding every process. Two ways lead to a child process:
 
 Each traced descendant marks itself running with a file of its own (``<pid>-<token>.running``) and
 removes the mark once its trace (``<pid>-<token>.pulse``) is written, so the root knows which ones
-it is still waiting for, and which ended without saving (killed by SIGKILL).
+it is still waiting for, and which ended without saving (killed by SIGKILL). A child may not have
+got that far when the root ends (an interpreter takes a while to start), so the parent also notes
+each child it starts (``<pid>.started``): the root waits for those as long as they run.
 
 Not reached: other interpreters (another Python version, another virtual environment's copy is the
 same interpreter and is reached), commands run through a shell (``shell=True``, ``bash -c``), the
@@ -40,12 +42,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
 
 from .options import SPECS, TraceOptions
-from .pycommand import CODE, SCRIPT, parse_python_command
+from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
 
 SPEC_FILE = "session.json"
 TRACE_SUFFIX = ".pulse"
 MARK_SUFFIX = ".running"
+STARTED_SUFFIX = ".started"
 DEFAULT_WAIT_SECONDS = 5.0  # how long the root waits for descendants still running when it ends
+WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, instead of DEFAULT_WAIT_SECONDS
 CHILD_OF_FLAG = "--child-of"
 
 # Options that belong to the root alone: the output file, and the name it gives its own process.
@@ -114,6 +118,7 @@ class ChildSlot:
 
     directory: str
     stem: str  # "<pid>-<token>"
+    command: str  # which process this is, for the root's messages
 
     @property
     def trace_path(self) -> str:
@@ -122,6 +127,14 @@ class ChildSlot:
     @property
     def mark_path(self) -> str:
         return os.path.join(self.directory, self.stem + MARK_SUFFIX)
+
+    def mark_running(self) -> None:
+        """Tell the root that this process records and will leave its trace here."""
+        try:
+            with open(self.mark_path, "w", encoding="utf-8") as file:
+                json.dump({"pid": os.getpid(), "command": self.command}, file)
+        except OSError:
+            pass  # the root has ended: still_wanted() says so when this process ends
 
     def still_wanted(self) -> bool:
         """False once the root has collected the traces and removed the directory."""
@@ -172,34 +185,24 @@ class ChildTracing:
             return None
 
     def new_slot(self, command: str) -> ChildSlot:
-        """Mark a descendant (this process) as running; ``command`` says which one it is in messages."""
-        slot = ChildSlot(self.directory, f"{os.getpid()}-{time.monotonic_ns()}")
-        try:
-            with open(slot.mark_path, "w", encoding="utf-8") as file:
-                json.dump({"pid": os.getpid(), "command": command}, file)
-        except OSError:
-            pass  # the root has ended: still_wanted() says so when this process ends
-        return slot
+        """A place for this process's trace; ``command`` says which process it is in messages."""
+        return ChildSlot(self.directory, f"{os.getpid()}-{time.monotonic_ns()}", command)
 
     # -- rewriting the commands that start this interpreter ---------------------------------------
 
     def command_for(self, argv: Sequence[Any]) -> Optional[List[Any]]:
         """``argv`` rewritten to run its program under ``pulsetrace run --child-of``, or None when it is
         not a Python program that this run traces (argv[0] stays: the executable is chosen apart)."""
-        if not argv:
-            return None
-        command = parse_python_command(list(argv[1:]))
-        if command is None:
-            return None
-        if command.kind == CODE and str(command.value).lstrip().startswith(_HELPER_CODE_PREFIXES):
-            return None
-        if command.kind != CODE and str(command.value) == "pulsetrace":
-            return None  # `python -m pulsetrace ...` traces itself as it is told
+        command = traced_program(argv)
+        return None if command is None else self.rewrite(argv[0], command)
+
+    def rewrite(self, argv0: Any, command: PythonCommand) -> List[Any]:
+        """The command line that runs ``command``'s program under ``pulsetrace run --child-of``."""
         program = command.program_words()
         if command.kind == SCRIPT:  # after "--", a script named like an option is still the script
             program = ["--", *program]
         return [
-            argv[0],
+            argv0,
             *command.interpreter_options,
             "-c",
             bootstrap_code(),
@@ -215,11 +218,14 @@ class ChildTracing:
     def collect(
         self,
         *,
-        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        wait_seconds: Optional[float] = None,
         waiting: Optional[Callable[[int], ContextManager[Any]]] = None,
     ) -> Collected:
-        """The traces the descendants left, after waiting up to ``wait_seconds`` for those still running
+        """The traces the descendants left, after waiting up to ``wait_seconds`` (default: the
+        environment's PULSETRACE_CHILDREN_WAIT, else five seconds) for those still running
         (``waiting(count)`` wraps the wait, for a progress line)."""
+        if wait_seconds is None:
+            wait_seconds = wait_from_environment()
         running = self._running()
         if running:
             deadline = time.monotonic() + wait_seconds
@@ -228,13 +234,13 @@ class ChildTracing:
                 while running and time.monotonic() < deadline:
                     time.sleep(0.02)
                     running = self._running()
-        found = Collected(still_running=[(pid, command) for _, pid, command in running])
-        for stem, pid, command in self._marks():
+        found = Collected(still_running=running)
+        for stem, pid, command in self._marks(MARK_SUFFIX):
             if not os.path.exists(os.path.join(self.directory, stem + TRACE_SUFFIX)) and not _alive(pid):
                 found.ended_unsaved.append((pid, command))
         from .model.native import TraceFileError, read_trace
 
-        for name in sorted(os.listdir(self.directory), key=_by_pid_and_start):
+        for name in sorted(os.listdir(self.directory), key=_by_start_then_pid):
             if not name.endswith(TRACE_SUFFIX) or name.startswith("."):
                 continue
             try:
@@ -246,17 +252,18 @@ class ChildTracing:
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _marks(self) -> List[Tuple[str, int, str]]:
-        """(stem, pid, command) of every descendant marked as running."""
+    def _marks(self, suffix: str) -> List[Tuple[str, int, str]]:
+        """(stem, pid, command) of every mark with ``suffix``: MARK_SUFFIX (running, recording) or
+        STARTED_SUFFIX (started by a traced parent)."""
         marks = []
         try:
             names = os.listdir(self.directory)
         except OSError:
             return []
         for name in names:
-            if not name.endswith(MARK_SUFFIX):
+            if not name.endswith(suffix):
                 continue
-            stem = name[: -len(MARK_SUFFIX)]
+            stem = name[: -len(suffix)]
             try:
                 with open(os.path.join(self.directory, name), encoding="utf-8") as file:
                     mark = json.load(file)
@@ -265,11 +272,48 @@ class ChildTracing:
                 continue  # being written or removed right now: looked at again on the next round
         return marks
 
-    def _running(self) -> List[Tuple[str, int, str]]:
-        return [mark for mark in self._marks() if _alive(mark[1])]
+    def _running(self) -> List[Tuple[int, str]]:
+        """(pid, command) of the descendants that run and have not left their trace yet: those
+        recording, and those started that have not begun recording (nor ended)."""
+        recording = self._marks(MARK_SUFFIX)
+        seen = {pid for _, pid, _ in recording}
+        saved = [name for name in os.listdir(self.directory) if name.endswith(TRACE_SUFFIX)]
+        seen.update(_by_start_then_pid(name)[1] for name in saved)
+        starting = [mark for mark in self._marks(STARTED_SUFFIX) if mark[1] not in seen]
+        return [(pid, command) for _, pid, command in recording + starting if _alive(pid)]
+
+    def note_started(self, pid: int, command: str) -> None:
+        """In the parent: child ``pid`` was started and will record itself (see the module's doc)."""
+        try:
+            with open(os.path.join(self.directory, f"{pid}{STARTED_SUFFIX}"), "w", encoding="utf-8") as file:
+                json.dump({"pid": pid, "command": command}, file)
+        except OSError:
+            pass
 
 
-def _by_pid_and_start(name: str) -> Tuple[int, int]:
+def traced_program(argv: Sequence[Any]) -> Optional[PythonCommand]:
+    """What ``argv`` (a command starting this interpreter) runs, if it is a program a run traces."""
+    if not argv:
+        return None
+    command = parse_python_command(list(argv[1:]))
+    if command is None:
+        return None
+    if command.kind == CODE and str(command.value).lstrip().startswith(_HELPER_CODE_PREFIXES):
+        return None
+    if command.kind != CODE and str(command.value) == "pulsetrace":
+        return None  # `python -m pulsetrace ...` traces itself as it is told
+    return command
+
+
+def wait_from_environment() -> float:
+    """How long the root waits for its descendants: PULSETRACE_CHILDREN_WAIT seconds, else five."""
+    try:
+        return max(float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT_SECONDS)), 0.0)
+    except ValueError:
+        return DEFAULT_WAIT_SECONDS
+
+
+def _by_start_then_pid(name: str) -> Tuple[int, int]:
     stem = name.split(".", 1)[0]
     pid, _, token = stem.partition("-")
     try:
@@ -310,17 +354,21 @@ _fork_handler_registered = False
 _in_spawn = threading.local()  # set while _posixsubprocess forks: its child only runs exec
 _real_fork_exec: Any = None
 _real_posix_spawn: Any = None
+_real_fork: Any = None
 
 
 def install(tracing: ChildTracing, on_fork_in_child: Callable[[], None]) -> None:
     """Trace this process's children as part of ``tracing``'s run: rewrite the commands that start
     this interpreter, and call ``on_fork_in_child`` in the child of every fork."""
-    global _current, _fork_callback, _fork_handler_registered, _real_fork_exec, _real_posix_spawn
+    global _current, _fork_callback, _fork_handler_registered, _real_fork_exec, _real_posix_spawn, _real_fork
     _current = tracing
     _fork_callback = on_fork_in_child
     if not _fork_handler_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)  # for good: handlers cannot be removed
         _fork_handler_registered = True
+    if _real_fork is None and hasattr(os, "fork"):
+        _real_fork = os.fork
+        os.fork = _fork
     try:
         import _posixsubprocess
     except ImportError:  # not POSIX
@@ -335,9 +383,13 @@ def install(tracing: ChildTracing, on_fork_in_child: Callable[[], None]) -> None
 
 def uninstall() -> None:
     """Children started from now on are not traced."""
-    global _current, _fork_callback, _real_fork_exec, _real_posix_spawn
+    global _current, _fork_callback, _real_fork_exec, _real_posix_spawn, _real_fork
     _current = None
     _fork_callback = None
+    if _real_fork is not None:
+        if os.fork is _fork:
+            os.fork = _real_fork
+        _real_fork = None
     if _real_fork_exec is not None:
         import _posixsubprocess
 
@@ -373,15 +425,24 @@ def _is_this_interpreter(path: Any) -> bool:
         return False
 
 
-def _rewritten(executable: Any, argv: Any) -> Any:
+def _rewritten(executable: Any, argv: Any) -> Tuple[Any, Optional[str]]:
+    """The argv to start instead, and what the child runs (None: it is not traced, argv is unchanged)."""
     tracing = _current
     if tracing is None or not isinstance(argv, (list, tuple)) or not _is_this_interpreter(executable):
-        return argv
+        return argv, None
     try:
-        command = tracing.command_for(argv)
+        command = traced_program(argv)
+        if command is None:
+            return argv, None
+        return tracing.rewrite(argv[0], command), command.describe()
     except Exception:  # a command pulsetrace cannot read runs as it was given
-        return argv
-    return argv if command is None else command
+        return argv, None
+
+
+def _note_started(pid: Any, command: Optional[str]) -> None:
+    tracing = _current
+    if tracing is not None and command is not None and isinstance(pid, int) and pid > 0:
+        tracing.note_started(pid, command)
 
 
 def _first_executable(candidates: Any) -> Any:
@@ -396,15 +457,28 @@ def _first_executable(candidates: Any) -> Any:
 
 
 def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> Any:
+    command = None
     executable = _first_executable(executable_list)
     if executable is not None:
-        args = _rewritten(executable, args)
+        args, command = _rewritten(executable, args)
     _in_spawn.active = True
     try:
-        return _real_fork_exec(args, executable_list, *rest, **kwargs)
+        pid = _real_fork_exec(args, executable_list, *rest, **kwargs)
     finally:
         _in_spawn.active = False
+    _note_started(pid, command)
+    return pid
 
 
 def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
-    return _real_posix_spawn(path, _rewritten(path, argv), *rest, **kwargs)
+    argv, command = _rewritten(path, argv)
+    pid = _real_posix_spawn(path, argv, *rest, **kwargs)
+    _note_started(pid, command)
+    return pid
+
+
+def _fork() -> int:
+    pid: int = _real_fork()
+    if pid > 0:
+        _note_started(pid, f"fork of pid {os.getpid()}")
+    return pid

@@ -45,6 +45,15 @@ class PythonCommand:
             return ["-c", self.value]
         return [self.value]
 
+    def describe(self) -> str:
+        """``python prog.py a b``: the program and its arguments, on one line, for messages."""
+        return describe_program([*self.program_words(), *self.arguments])
+
+
+def describe_program(words: Sequence[Any]) -> str:
+    """``python WORDS`` on one line (a ``-c`` program's newlines become spaces), for messages and names."""
+    return " ".join(" ".join(["python", *(_text(word) or "?" for word in words)]).split())
+
 
 def parse_python_command(words: Sequence[Any]) -> Optional[PythonCommand]:
     """The options and program of ``python WORDS`` (WORDS: argv without argv[0]); None if it runs no

@@ -138,10 +138,14 @@ class TraceSession:
         """Install the exit hooks, then start recording; on failure the program runs untraced."""
         # Hooks first: whatever runs after tracer.start() is recorded, and this is not the program.
         self._install_hooks()
+        if self.slot is not None:
+            self.slot.mark_running()
         try:
             tracer = self._make_tracer()
             tracer.start()
         except Exception as exc:
+            if self.slot is not None:
+                self.slot.release()
             self._uninstall_hooks()
             atexit.unregister(self.finish)
             self._report_error("could not start tracing, running the program untraced", exc)
@@ -178,6 +182,7 @@ class TraceSession:
             pass
         self.parent_pid, self.started_by, self.quiet = parent, "fork", True
         self.slot = run.new_slot(f"{tracer.trace.process().name} (fork of pid {parent})")
+        self.slot.mark_running()
         try:
             self.tracer = Tracer(options=run.options, gives_way=True)
             self.tracer.start()
@@ -274,7 +279,7 @@ class TraceSession:
                         "ends where that one began"
                     )
                 self._note_fallback(tracer)
-                self._summarise(tracer)
+                self._summarise(trace)
                 self.report(
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
@@ -316,7 +321,7 @@ class TraceSession:
             if not slot.still_wanted():
                 return  # the root has ended and said that this process was still running
             process = tracer.trace.process()
-            process.name = descendant_name(process, self.started_by)
+            process.name = descendant_name(process, slot, self.started_by)
             process.metadata["parent_pid"] = self.parent_pid
             process.metadata["started_by"] = self.started_by
             save(tracer.trace, slot.trace_path)
@@ -338,13 +343,15 @@ class TraceSession:
                 "pulsetrace where a C compiler and the Python headers are available to get the C core)"
             )
 
-    def _summarise(self, tracer: Tracer) -> None:
-        """The terminal summary: the functions with the most self time (reports.summary)."""
+    def _summarise(self, trace: Trace) -> None:
+        """The terminal summary: the functions with the most self time (reports.summary), of every
+        process of the trace together."""
         try:
             from .reports.callstats import CallStats
             from .reports.summary import summary_lines
 
-            lines = summary_lines(CallStats.of(tracer.trace.process(), callers=False))
+            parts = [CallStats.of(process, callers=False) for process in trace.processes]
+            lines = summary_lines(CallStats.combined(parts) if len(parts) > 1 else parts[0])
         except Exception as exc:  # the summary is a courtesy: it never costs the trace or the exit
             self._report_error("could not summarise the trace", exc)
             return
@@ -377,9 +384,10 @@ class TraceSession:
             _die_by_signal(signal.SIGTERM, self._real_exit)
 
 
-def descendant_name(process: ProcessTrace, started_by: str) -> str:
+def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> str:
     """How a traced child process is named: its multiprocessing name (``Process-1``,
-    ``ForkPoolWorker-2``), else its command line, marked ``(fork)`` for a plain fork."""
+    ``ForkPoolWorker-2``), else its command line (cut to 60 characters), marked ``(fork)`` for a
+    plain fork."""
     multiprocessing = sys.modules.get("multiprocessing")
     if multiprocessing is not None:
         try:
@@ -388,7 +396,10 @@ def descendant_name(process: ProcessTrace, started_by: str) -> str:
             name = "MainProcess"
         if name != "MainProcess":
             return name
-    return f"{process.name} (fork)" if started_by == "fork" else process.name
+    if started_by == "fork":
+        return f"{process.name} (fork)"
+    command = slot.command
+    return command if len(command) <= 60 else command[:59] + "…"
 
 
 def with_descendants(trace: Trace, collected: Collected) -> Trace:

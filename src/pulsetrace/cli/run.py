@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .. import children, config, cores, runner, writers
 from ..options import GROUP_OUTPUT, OPTIONS, TraceOptions
+from ..pycommand import describe_program
 from ..runner import Target
 from .base import CLIError, Command
 
@@ -105,7 +106,7 @@ def run_child(target: Target, directory: str) -> int:
     if run is None:  # the program that started this one has ended: nothing would collect the trace
         session = runner.UntracedSession()
     else:
-        slot = run.new_slot(" ".join(["python", *program.launch_words(), *target.args]))
+        slot = run.new_slot(describe_program([*program.launch_words(), *target.args]))
         session = runner.TraceSession(
             slot.trace_path, options=run.options, quiet=True, children_of=run, slot=slot
         )
