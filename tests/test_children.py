@@ -311,7 +311,7 @@ def test_child_ended_by_sigterm_saves_its_trace(tmp_path: Path) -> None:
     traced, trace = traced_run(tmp_path, ["prog.py"])
     assert traced.stdout == "ready\n-15\n"
     root, child = trace.processes
-    assert calls(child)["before_sleep"] == 1 and calls(child)["time.sleep"] == 1
+    assert calls(child)["before_sleep"] == 1  # saved by its SIGTERM handler, which then let it die
     assert child.stop_ns < root.stop_ns and len(notes(traced)) == 1  # "1 child process traced too"
 
 

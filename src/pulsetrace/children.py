@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
 
+from .filters import ignore_function
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
 
@@ -50,7 +51,7 @@ MARK_SUFFIX = ".running"
 STARTED_SUFFIX = ".started"
 DEFAULT_WAIT_SECONDS = 5.0  # how long the root waits for descendants still running when it ends
 WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, instead of DEFAULT_WAIT_SECONDS
-CHILD_OF_FLAG = "--child-of"
+CHILD_OF_FLAG = "--child-of"  # run --child-of DIR: how the rewritten command line reads (childrun.py)
 
 # Options that belong to the root alone: the output file, and the name it gives its own process.
 _ROOT_ONLY = ("output", "process_name")
@@ -69,7 +70,7 @@ _BOOTSTRAP = (
     "import importlib.util as u,sys\n"
     "s=u.spec_from_file_location('pulsetrace',{init!r},submodule_search_locations=[{package!r}])\n"
     "m=u.module_from_spec(s);sys.modules['pulsetrace']=m;s.loader.exec_module(m)\n"
-    "from pulsetrace.children import child_main\n"
+    "from pulsetrace.childrun import child_main\n"
     "raise SystemExit(child_main())\n"
 )
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -78,13 +79,6 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 def bootstrap_code() -> str:
     """The ``-c`` code that starts ``pulsetrace run`` in a child from this installation of pulsetrace."""
     return _BOOTSTRAP.format(init=os.path.join(_PACKAGE_DIR, "__init__.py"), package=_PACKAGE_DIR)
-
-
-def child_main() -> int:
-    """The rewritten command's entry point: ``sys.argv[1:]`` is a ``pulsetrace run --child-of`` line."""
-    from .cli.main import main
-
-    return main(sys.argv[1:])
 
 
 # -- the options children record with ---------------------------------------------------------------
@@ -425,10 +419,21 @@ def _is_this_interpreter(path: Any) -> bool:
         return False
 
 
-def _rewritten(executable: Any, argv: Any) -> Tuple[Any, Optional[str]]:
-    """The argv to start instead, and what the child runs (None: it is not traced, argv is unchanged)."""
+# The hooks run in the middle of the traced program. What they do for pulsetrace happens in the
+# functions marked @ignore_function, which the trace leaves out with everything they call; the
+# wrappers themselves are pulsetrace's own code, skipped, and so are the real calls they make (the
+# trace shows the program's Popen._execute_child or Process.start, not the fork or exec inside).
+
+
+@ignore_function
+def _rewritten(candidates: Any, argv: Any) -> Tuple[Any, Optional[str]]:
+    """The argv to start instead, and what the child runs (None: it is not traced, argv is unchanged);
+    ``candidates``: the executable's possible paths, tried in turn as execve would."""
     tracing = _current
-    if tracing is None or not isinstance(argv, (list, tuple)) or not _is_this_interpreter(executable):
+    if tracing is None or not isinstance(argv, (list, tuple)):
+        return argv, None
+    executable = _first_executable(candidates)
+    if executable is None or not _is_this_interpreter(executable):
         return argv, None
     try:
         command = traced_program(argv)
@@ -439,6 +444,7 @@ def _rewritten(executable: Any, argv: Any) -> Tuple[Any, Optional[str]]:
         return argv, None
 
 
+@ignore_function
 def _note_started(pid: Any, command: Optional[str]) -> None:
     tracing = _current
     if tracing is not None and command is not None and isinstance(pid, int) and pid > 0:
@@ -457,10 +463,7 @@ def _first_executable(candidates: Any) -> Any:
 
 
 def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> Any:
-    command = None
-    executable = _first_executable(executable_list)
-    if executable is not None:
-        args, command = _rewritten(executable, args)
+    args, command = _rewritten(executable_list, args)
     _in_spawn.active = True
     try:
         pid = _real_fork_exec(args, executable_list, *rest, **kwargs)
@@ -471,7 +474,7 @@ def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> An
 
 
 def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
-    argv, command = _rewritten(path, argv)
+    argv, command = _rewritten([path], argv)
     pid = _real_posix_spawn(path, argv, *rest, **kwargs)
     _note_started(pid, command)
     return pid
@@ -480,5 +483,5 @@ def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
 def _fork() -> int:
     pid: int = _real_fork()
     if pid > 0:
-        _note_started(pid, f"fork of pid {os.getpid()}")
+        _note_started(pid, "a forked process")
     return pid

@@ -30,11 +30,8 @@ from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any, Callable, List, Optional, Sequence, Type
 
 from .children import bootstrap_code
+from .pycommand import CODE, MODULE, SCRIPT
 from .session import TraceSession, UntracedSession, format_size
-
-SCRIPT = "script"
-MODULE = "module"
-CODE = "code"
 
 
 class LaunchError(Exception):

@@ -138,25 +138,25 @@ class TraceSession:
         """Install the exit hooks, then start recording; on failure the program runs untraced."""
         # Hooks first: whatever runs after tracer.start() is recorded, and this is not the program.
         self._install_hooks()
-        if self.slot is not None:
-            self.slot.mark_running()
+        self._trace_children()
         try:
             tracer = self._make_tracer()
             tracer.start()
         except Exception as exc:
-            if self.slot is not None:
-                self.slot.release()
             self._uninstall_hooks()
+            self._end_children()
             atexit.unregister(self.finish)
             self._report_error("could not start tracing, running the program untraced", exc)
             return
         self.tracer = tracer
         self._state = _RUNNING
-        self._trace_children()
 
     def _trace_children(self) -> None:
-        """Have the program's children traced into this run (the root creates the run)."""
-        if self.children is None and self.slot is None and self.options.trace_children:
+        """Have the program's children traced into this run (the root creates the run); before
+        recording starts, since none of this is the program's."""
+        if self.slot is not None:
+            self.slot.mark_running()
+        elif self.children is None and self.options.trace_children:
             try:
                 self.children = ChildTracing.create(self.options)
             except OSError as exc:
@@ -164,6 +164,13 @@ class TraceSession:
                 return
         if self.children is not None:
             children.install(self.children, self._after_fork_in_child)
+
+    def _end_children(self) -> None:
+        """This process's part in the run is over: release its slot, or (the root) remove the run."""
+        if self.slot is not None:
+            self.slot.release()
+        elif self.children is not None:
+            self.children.remove()
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: drop the parent's recording (the parent saves it) and record this process
@@ -252,6 +259,7 @@ class TraceSession:
                 tracer.stop()
         except BaseException as exc:
             self._report_error("could not stop tracing", exc)
+            self._end_children()
             self._done()
             return
         if self.slot is not None:
@@ -284,8 +292,7 @@ class TraceSession:
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
                 )
-        if self.children is not None:
-            self.children.remove()
+        self._end_children()
         self._done()
 
     def _collect_children(self, run: ChildTracing) -> Collected:
@@ -373,8 +380,7 @@ class TraceSession:
             atexit.unregister(self.finish)
         except Exception:
             pass
-        if self.slot is not None:
-            self.slot.release()
+        self._end_children()
         self._done()
 
     def _done(self) -> None:

@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from .. import children, config, cores, runner, writers
+from .. import config, cores, runner, writers
 from ..options import GROUP_OUTPUT, OPTIONS, TraceOptions
-from ..pycommand import describe_program
 from ..runner import Target
 from .base import CLIError, Command
 
@@ -45,8 +44,6 @@ class RunCommand(Command):
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.usage = USAGE
         add_option_flags(parser)
-        # How a traced process starts a traced child (pulsetrace.children): not for people to use.
-        parser.add_argument(children.CHILD_OF_FLAG, metavar="DIR", dest="child_of", help=argparse.SUPPRESS)
         program = parser.add_argument_group("the program (the first of these ends pulsetrace's options)")
         program.add_argument(
             "-m", metavar="module", dest="module", help="run a library module, like python -m"
@@ -67,8 +64,6 @@ class RunCommand(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         target: Target = args.target
-        if getattr(args, "child_of", None) is not None:
-            return run_child(target, args.child_of)
         try:  # every source of options, checked before anything of the program runs
             options = config.load_options(command_line_settings(args))
         except config.ConfigError as exc:
@@ -88,33 +83,6 @@ class RunCommand(Command):
             return runner.run_program(program, session)
         except runner.LaunchError as exc:  # raised before the program's own code ran (no such module)
             raise CLIError(exc.message, exc.exit_code) from None
-
-
-def run_child(target: Target, directory: str) -> int:
-    """Run a child process of a traced program, traced into that program's run (pulsetrace.children).
-
-    The child is the program's own: it gets python's messages and exit statuses, and pulsetrace says
-    nothing unless something of its own goes wrong.
-    """
-    try:
-        program = runner.load_program(target)
-    except runner.LaunchError as exc:
-        sys.stderr.write(f"{sys.executable}: {exc.message}\n")
-        return exc.exit_code
-    run = children.ChildTracing.load(directory)
-    session: runner.TraceSession
-    if run is None:  # the program that started this one has ended: nothing would collect the trace
-        session = runner.UntracedSession()
-    else:
-        slot = run.new_slot(describe_program([*program.launch_words(), *target.args]))
-        session = runner.TraceSession(
-            slot.trace_path, options=run.options, quiet=True, children_of=run, slot=slot
-        )
-    try:
-        return runner.run_program(program, session)
-    except runner.LaunchError as exc:
-        sys.stderr.write(f"{sys.executable}: {exc.message}\n")
-        return exc.exit_code
 
 
 # -- one flag per tracing option, generated from pulsetrace.options.OPTIONS ------------------------------
