@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
 
 from .filters import ignore_function
+from .model import ProcessTrace, Trace
+from .model.combine import give_unique_pids
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
 
@@ -146,7 +148,7 @@ class ChildSlot:
 class Collected:
     """What the root found of its descendants when it ended."""
 
-    traces: List[Any] = field(default_factory=list)  # model.Trace, one per descendant that saved
+    traces: List[Trace] = field(default_factory=list)  # one per descendant that saved
     still_running: List[Tuple[int, str]] = field(default_factory=list)  # (pid, command)
     ended_unsaved: List[Tuple[int, str]] = field(default_factory=list)  # killed before saving
     unreadable: List[str] = field(default_factory=list)  # messages
@@ -283,6 +285,37 @@ class ChildTracing:
                 json.dump({"pid": pid, "command": command}, file)
         except OSError:
             pass
+
+
+def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> str:
+    """How a traced child process is named: its multiprocessing name (``Process-1``,
+    ``ForkPoolWorker-2``), else its command line (cut to 60 characters), marked ``(fork)`` for a
+    plain fork."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        try:
+            name = str(multiprocessing.current_process().name)
+        except Exception:
+            name = "MainProcess"
+        if name != "MainProcess":
+            return name
+    if started_by == "fork":
+        return f"{process.name} (fork)"
+    command = slot.command
+    return command if len(command) <= 60 else command[:59] + "…"
+
+
+def with_descendants(trace: Trace, collected: Collected) -> Trace:
+    """The root's trace with its descendants' processes after its own, all on the root's clock anchors:
+    the processes of one machine share its monotonic clock, so this places them exactly."""
+    root = trace.processes[0]
+    processes: List[ProcessTrace] = list(trace.processes)
+    for child_trace in collected.traces:
+        for process in child_trace.processes:
+            process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
+            processes.append(process)
+    give_unique_pids(processes)
+    return Trace(processes)
 
 
 def traced_program(argv: Sequence[Any]) -> Optional[PythonCommand]:

@@ -24,12 +24,12 @@ import threading
 import time
 import traceback
 from types import FrameType
-from typing import Callable, List, NoReturn, Optional, TextIO
+from typing import Callable, NoReturn, Optional, TextIO
 
 from . import children
-from .children import ChildSlot, ChildTracing, Collected
+from .children import ChildSlot, ChildTracing, Collected, descendant_name, with_descendants
 from .config import DEFAULT_OUTPUT
-from .model import ProcessTrace, Trace
+from .model import Trace
 from .options import TraceOptions
 from .progress import Progress
 from .tracer import Tracer, TracerError
@@ -185,10 +185,11 @@ class TraceSession:
             return
         try:
             tracer.stop()
-        except BaseException:
-            pass
+            name = tracer.trace.process().name
+        except BaseException:  # nothing may escape a fork handler: python would print it
+            name = "python"
         self.parent_pid, self.started_by, self.quiet = parent, "fork", True
-        self.slot = run.new_slot(f"{tracer.trace.process().name} (fork of pid {parent})")
+        self.slot = run.new_slot(f"{name} (fork of pid {parent})")
         self.slot.mark_running()
         try:
             self.tracer = Tracer(options=run.options, gives_way=True)
@@ -388,39 +389,6 @@ class TraceSession:
         self._uninstall_hooks()
         if self._terminate_after:
             _die_by_signal(signal.SIGTERM, self._real_exit)
-
-
-def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> str:
-    """How a traced child process is named: its multiprocessing name (``Process-1``,
-    ``ForkPoolWorker-2``), else its command line (cut to 60 characters), marked ``(fork)`` for a
-    plain fork."""
-    multiprocessing = sys.modules.get("multiprocessing")
-    if multiprocessing is not None:
-        try:
-            name = str(multiprocessing.current_process().name)
-        except Exception:
-            name = "MainProcess"
-        if name != "MainProcess":
-            return name
-    if started_by == "fork":
-        return f"{process.name} (fork)"
-    command = slot.command
-    return command if len(command) <= 60 else command[:59] + "…"
-
-
-def with_descendants(trace: Trace, collected: Collected) -> Trace:
-    """The root's trace with its descendants' processes after its own, all on the root's clock anchors:
-    the processes of one machine share its monotonic clock, so this places them exactly."""
-    from .model.combine import give_unique_pids
-
-    root = trace.processes[0]
-    processes: List[ProcessTrace] = list(trace.processes)
-    for child_trace in collected.traces:
-        for process in child_trace.processes:
-            process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
-            processes.append(process)
-    give_unique_pids(processes)
-    return Trace(processes)
 
 
 class UntracedSession(TraceSession):
