@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -20,12 +21,15 @@ from helpers_cli import (
     assert_same_run,
     cores_available,
     load_json_trace,
+    run,
     run_pulsetrace,
     run_python,
     write,
 )
+from pulsetrace.children import ChildTracing
 from pulsetrace.model import ProcessTrace, Trace
 from pulsetrace.model.native import read_trace
+from pulsetrace.options import TraceOptions
 from pulsetrace.reports.callstats import CallStats
 
 CORES = cores_available()
@@ -136,6 +140,9 @@ def test_subprocess_children(tmp_path: Path) -> None:
     assert processes_calling(trace, "in_module") == [children[1]]
     assert processes_calling(trace, "in_code") == [children[2]]
     assert "in_script" not in calls(root) and calls(root)["launch"] == 4
+    assert calls(root)["Popen._execute_child"] == 4
+    for process in trace.processes:  # pulsetrace's own work (marks, rewriting, its directory) is not shown
+        assert not {"dump", "mkdtemp", "realpath", "posix.access", "child_main"} & set(calls(process))
     runs = sorted(slices(root, "run"))  # subprocess.run, in the root, on the shared clock
     assert len(runs) == 4
     for child, (start, end) in zip(children, runs):
@@ -185,6 +192,18 @@ def test_commands_that_are_not_traced(tmp_path: Path) -> None:
     )
     _, trace = traced_run(tmp_path, ["prog.py"])
     assert [process.name for process in trace.processes] == ["python prog.py", "python -c print('traced')"]
+
+
+def test_child_of_a_run_that_has_ended_runs_untraced(tmp_path: Path) -> None:
+    """A descendant started after the root saved the trace (nothing would collect its trace)."""
+    write(tmp_path / "child.py", CHILD_SCRIPT)
+    ended = ChildTracing(str(tmp_path / "gone"), TraceOptions())
+    command = ended.command_for([sys.executable, "child.py", "a"])
+    assert command is not None
+    plain = run_python(["child.py", "a"], tmp_path)
+    traced = run(command, tmp_path)
+    assert (traced.returncode, traced.stdout, traced.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert os.listdir(tmp_path) == ["child.py"]
 
 
 def test_no_trace_children(tmp_path: Path) -> None:
