@@ -143,6 +143,12 @@ def test_subprocess_children(tmp_path: Path) -> None:
     assert calls(root)["Popen._execute_child"] == 4
     for process in trace.processes:  # pulsetrace's own work (marks, rewriting, its directory) is not shown
         assert not {"dump", "mkdtemp", "realpath", "posix.access", "child_main"} & set(calls(process))
+    # Source text: files are read by the root, a -c program's code comes from the child itself
+    # (python keeps it for tracebacks from 3.13 on, and pulsetrace does as python does).
+    assert children[0].sources[str(tmp_path / "child.py")] == (tmp_path / "child.py").read_text()
+    assert children[1].sources[str(tmp_path / "childmod.py")] == (tmp_path / "childmod.py").read_text()
+    if sys.version_info >= (3, 13):
+        assert "def in_code():" in children[2].sources["<string>"]
     runs = sorted(slices(root, "run"))  # subprocess.run, in the root, on the shared clock
     assert len(runs) == 4
     for child, (start, end) in zip(children, runs):

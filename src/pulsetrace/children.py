@@ -43,6 +43,7 @@ from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
 
 from .filters import ignore_function
 from .model import ProcessTrace, Trace
+from .model.build import SourceTexts, traced_files
 from .model.combine import give_unique_pids
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
@@ -287,6 +288,16 @@ class ChildTracing:
             pass
 
 
+def as_descendant(process: ProcessTrace, slot: ChildSlot, started_by: str, parent_pid: int) -> None:
+    """Make a descendant's own trace ready for its slot: its name, who started it and how, and only the
+    source text that the root cannot read from the files itself (see ``with_descendants``)."""
+    process.name = descendant_name(process, slot, started_by)
+    process.metadata["parent_pid"] = parent_pid
+    process.metadata["started_by"] = started_by
+    unreadable_elsewhere = [name for name in traced_files(process.functions) if not os.path.isfile(name)]
+    process.sources = SourceTexts(unreadable_elsewhere)
+
+
 def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> str:
     """How a traced child process is named: its multiprocessing name (``Process-1``,
     ``ForkPoolWorker-2``), else its command line (cut to 60 characters), marked ``(fork)`` for a
@@ -307,12 +318,15 @@ def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> 
 
 def with_descendants(trace: Trace, collected: Collected) -> Trace:
     """The root's trace with its descendants' processes after its own, all on the root's clock anchors:
-    the processes of one machine share its monotonic clock, so this places them exactly."""
+    the processes of one machine share its monotonic clock, so this places them exactly. The source
+    text of their files is read here, when a writer asks for it, as the root's own is: the files are
+    the same, and the processes share most of them."""
     root = trace.processes[0]
     processes: List[ProcessTrace] = list(trace.processes)
     for child_trace in collected.traces:
         for process in child_trace.processes:
             process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
+            process.sources = SourceTexts(traced_files(process.functions), known=process.sources)
             processes.append(process)
     give_unique_pids(processes)
     return Trace(processes)

@@ -27,7 +27,7 @@ from types import FrameType
 from typing import Callable, NoReturn, Optional, TextIO
 
 from . import children
-from .children import ChildSlot, ChildTracing, Collected, descendant_name, with_descendants
+from .children import ChildSlot, ChildTracing, Collected, as_descendant, with_descendants
 from .config import DEFAULT_OUTPUT
 from .model import Trace
 from .options import TraceOptions
@@ -328,10 +328,7 @@ class TraceSession:
         try:
             if not slot.still_wanted():
                 return  # the root has ended and said that this process was still running
-            process = tracer.trace.process()
-            process.name = descendant_name(process, slot, self.started_by)
-            process.metadata["parent_pid"] = self.parent_pid
-            process.metadata["started_by"] = self.started_by
+            as_descendant(tracer.trace.process(), slot, self.started_by, self.parent_pid)
             save(tracer.trace, slot.trace_path)
         except BaseException as exc:
             self._report_error("could not save this child process's trace", exc)

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from ..events import FUNC_PYTHON
-from ..recording import Recording, ThreadRecording
+from ..recording import FunctionInfo, Recording, ThreadRecording
 from .qualnames import qualify
 from .trace import ProcessTrace, ThreadTrace, Trace
 
@@ -29,15 +29,21 @@ def read_sources(filenames: List[str]) -> Dict[str, str]:
 
 
 class SourceTexts(Mapping[str, str]):
-    """The source text of the traced files, read when first asked for (a JSON export never asks)."""
+    """The source text of the traced files, read when first asked for (a JSON export never asks).
 
-    def __init__(self, filenames: Iterable[str]) -> None:
+    ``known`` gives texts that are not to be read here (a child process's ``-c`` code or notebook
+    cells, which only that process's linecache had)."""
+
+    def __init__(self, filenames: Iterable[str], known: Optional[Mapping[str, str]] = None) -> None:
         self._filenames = list(filenames)
+        self._known = dict(known or {})
         self._texts: Optional[Dict[str, str]] = None
 
     def _loaded(self) -> Dict[str, str]:
         if self._texts is None:
-            self._texts = read_sources(self._filenames)
+            texts = read_sources([name for name in self._filenames if name not in self._known])
+            texts.update(self._known)
+            self._texts = texts
         return self._texts
 
     def __getitem__(self, filename: str) -> str:
@@ -48,6 +54,11 @@ class SourceTexts(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._loaded())
+
+
+def traced_files(functions: Iterable[FunctionInfo]) -> List[str]:
+    """The files of the Python functions of a function table, sorted: whose source a trace keeps."""
+    return sorted({f.filename for f in functions if f.kind == FUNC_PYTHON})
 
 
 def build_trace(
@@ -63,7 +74,7 @@ def build_trace(
 ) -> Trace:
     """A one-process Trace from a core's Recording and the custom events recorded beside it."""
     argv = list(sys.argv if argv is None else argv)
-    filenames = sorted({f.filename for f in recording.functions if f.kind == FUNC_PYTHON})
+    filenames = traced_files(recording.functions)
     meta: Dict[str, Any] = {
         "core": recording.core,
         "backend": recording.backend,
