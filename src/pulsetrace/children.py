@@ -408,18 +408,28 @@ def install(tracing: ChildTracing, on_fork_in_child: Callable[[], None]) -> None
         os.register_at_fork(after_in_child=_after_fork_in_child)  # for good: handlers cannot be removed
         _fork_handler_registered = True
     if _real_fork is None and hasattr(os, "fork"):
-        _real_fork = os.fork
+        _real_fork = _in_place_of(os.fork, _fork)
         os.fork = _fork
     try:
         import _posixsubprocess
     except ImportError:  # not POSIX
         return
     if _real_fork_exec is None:
-        _real_fork_exec = _posixsubprocess.fork_exec
+        _real_fork_exec = _in_place_of(_posixsubprocess.fork_exec, _fork_exec)
         _posixsubprocess.fork_exec = _fork_exec
     if _real_posix_spawn is None and hasattr(os, "posix_spawn"):
-        _real_posix_spawn = os.posix_spawn
+        _real_posix_spawn = _in_place_of(os.posix_spawn, _posix_spawn)
         os.posix_spawn = _posix_spawn
+
+
+def _in_place_of(real: Any, wrapper: Any) -> Any:
+    """Give ``wrapper`` the name and documentation of the function it stands in for; return ``real``."""
+    for attribute in ("__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, attribute, getattr(real, attribute))
+        except (AttributeError, TypeError):
+            pass
+    return real
 
 
 def uninstall() -> None:
