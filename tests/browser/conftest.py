@@ -35,9 +35,13 @@ def _missing() -> str:
     return ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module.
+
+    Not one per session: Playwright's synchronous API keeps its event loop running in the main thread
+    while it is open, so every later test that calls asyncio.run() (the core tests on coroutines)
+    would fail with "cannot be called from a running event loop"."""
     missing = _missing()
     if missing:
         if os.environ.get("CI"):
