@@ -31,6 +31,7 @@ are not traced either).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -165,11 +166,11 @@ class ChildTracing:
     @classmethod
     def create(cls, options: TraceOptions) -> ChildTracing:
         """The root's: a new directory holding the options for its descendants."""
-        directory = tempfile.mkdtemp(prefix="pulsetrace-children-")
-        tracing = cls(directory, _options_from_json(_options_to_json(options)))
+        directory = tempfile.mkdtemp(prefix="pulsetrace-children-")  # private to this user (mode 700)
+        values = _options_to_json(options)
         with open(os.path.join(directory, SPEC_FILE), "w", encoding="utf-8") as file:
-            json.dump({"options": _options_to_json(options), "root_pid": os.getpid()}, file)
-        return tracing
+            json.dump({"options": values}, file)
+        return cls(directory, _options_from_json(values))
 
     @classmethod
     def load(cls, directory: str) -> Optional[ChildTracing]:
@@ -226,7 +227,7 @@ class ChildTracing:
         running = self._running()
         if running:
             deadline = time.monotonic() + wait_seconds
-            context = waiting(len(running)) if waiting is not None else _nothing()
+            context = waiting(len(running)) if waiting is not None else contextlib.nullcontext()
             with context:
                 while running and time.monotonic() < deadline:
                     time.sleep(0.02)
@@ -361,14 +362,6 @@ def _by_start_then_pid(name: str) -> Tuple[int, int]:
         return int(token), int(pid)
     except ValueError:
         return (0, 0)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _alive(pid: int) -> bool:
