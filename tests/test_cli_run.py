@@ -245,7 +245,7 @@ def test_json_trace_and_summary(tmp_path: Path, core: str) -> None:
         tmp_path / "prog.py",
         """
         def leaf(n):
-            for _ in range(300000):  # the most self time of the run, by far (a 10 ms hiccup in print)
+            for _ in range(1_000_000):  # the most self time of the run, by far even on a busy machine
                 pass
             return n * 2
         def branch():

@@ -39,9 +39,9 @@ def _missing() -> str:
 def browser() -> Iterator[Any]:
     """One headless Chromium per test module.
 
-    Not one per session: Playwright's synchronous API keeps its event loop running in the main thread
-    while it is open, so every later test that calls asyncio.run() (the core tests on coroutines)
-    would fail with "cannot be called from a running event loop"."""
+    Not per session: Playwright's sync API keeps an asyncio loop running in the main thread while it
+    is open, and every later ``asyncio.run()`` (the core tests of coroutines) would fail.
+    """
     missing = _missing()
     if missing:
         if os.environ.get("CI"):
