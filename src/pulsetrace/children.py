@@ -44,7 +44,7 @@ from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
 
 from .filters import ignore_function
 from .model import ProcessTrace, Trace
-from .model.build import SourceTexts, traced_files
+from .model.build import SourceTexts, source_files
 from .model.combine import give_unique_pids
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
@@ -295,7 +295,7 @@ def as_descendant(process: ProcessTrace, slot: ChildSlot, started_by: str, paren
     process.name = descendant_name(process, slot, started_by)
     process.metadata["parent_pid"] = parent_pid
     process.metadata["started_by"] = started_by
-    unreadable_elsewhere = [name for name in traced_files(process.functions) if not os.path.isfile(name)]
+    unreadable_elsewhere = [name for name in source_files(process) if not os.path.isfile(name)]
     process.sources = SourceTexts(unreadable_elsewhere)
 
 
@@ -327,7 +327,7 @@ def with_descendants(trace: Trace, collected: Collected) -> Trace:
     for child_trace in collected.traces:
         for process in child_trace.processes:
             process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
-            process.sources = SourceTexts(traced_files(process.functions), known=process.sources)
+            process.sources = SourceTexts(source_files(process), known=process.sources)
             processes.append(process)
     give_unique_pids(processes)
     return Trace(processes)

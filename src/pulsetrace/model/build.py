@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from ..events import FUNC_PYTHON
-from ..recording import FunctionInfo, Recording, ThreadRecording
+from ..recording import Recording, ThreadRecording
 from .qualnames import qualify
 from .trace import ProcessTrace, ThreadTrace, Trace
 
@@ -26,6 +26,15 @@ def read_sources(filenames: List[str]) -> Dict[str, str]:
         if lines:
             sources[filename] = "".join(lines)
     return sources
+
+
+def source_files(process: ProcessTrace) -> List[str]:
+    """The files whose source text a process's trace keeps, sorted: those of its Python functions, and
+    those whose lines were counted (the heatmap shows them)."""
+    files = {f.filename for f in process.functions if f.kind == FUNC_PYTHON}
+    if process.lines is not None:
+        files.update(process.lines.files)
+    return sorted(files)
 
 
 class SourceTexts(Mapping[str, str]):
@@ -56,11 +65,6 @@ class SourceTexts(Mapping[str, str]):
         return len(self._loaded())
 
 
-def traced_files(functions: Iterable[FunctionInfo]) -> List[str]:
-    """The files of the Python functions of a function table, sorted: whose source a trace keeps."""
-    return sorted({f.filename for f in functions if f.kind == FUNC_PYTHON})
-
-
 def build_trace(
     recording: Recording,
     *,
@@ -74,7 +78,7 @@ def build_trace(
 ) -> Trace:
     """A one-process Trace from a core's Recording and the custom events recorded beside it."""
     argv = list(sys.argv if argv is None else argv)
-    filenames = traced_files(recording.functions)
+    filenames = sorted({f.filename for f in recording.functions if f.kind == FUNC_PYTHON})
     meta: Dict[str, Any] = {
         "core": recording.core,
         "backend": recording.backend,
