@@ -128,11 +128,7 @@ class ChildSlot:
 
     def mark_running(self) -> None:
         """Tell the root that this process records and will leave its trace here."""
-        try:
-            with open(self.mark_path, "w", encoding="utf-8") as file:
-                json.dump({"pid": os.getpid(), "command": self.command}, file)
-        except OSError:
-            pass  # the root has ended: still_wanted() says so when this process ends
+        _write_mark(self.mark_path, os.getpid(), self.command)
 
     def still_wanted(self) -> bool:
         """False once the root has collected the traces and removed the directory."""
@@ -282,11 +278,16 @@ class ChildTracing:
 
     def note_started(self, pid: int, command: str) -> None:
         """In the parent: child ``pid`` was started and will record itself (see the module's doc)."""
-        try:
-            with open(os.path.join(self.directory, f"{pid}{STARTED_SUFFIX}"), "w", encoding="utf-8") as file:
-                json.dump({"pid": pid, "command": command}, file)
-        except OSError:
-            pass
+        _write_mark(os.path.join(self.directory, f"{pid}{STARTED_SUFFIX}"), pid, command)
+
+
+def _write_mark(path: str, pid: int, command: str) -> None:
+    """A mark the root reads (``ChildTracing._marks``): which process, and what it runs."""
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump({"pid": pid, "command": command}, file)
+    except OSError:
+        pass  # the root has ended and removed the directory: nothing waits for this process
 
 
 def as_descendant(process: ProcessTrace, slot: ChildSlot, started_by: str, parent_pid: int) -> None:
