@@ -26,7 +26,7 @@ import traceback
 from types import FrameType
 from typing import Callable, NoReturn, Optional, TextIO
 
-from . import children
+from . import childhooks
 from .children import ChildSlot, ChildTracing, Collected, as_descendant, with_descendants
 from .config import DEFAULT_OUTPUT
 from .model import Trace
@@ -163,7 +163,7 @@ class TraceSession:
                 self._report_error("note: child processes will not be traced", exc)
                 return
         if self.children is not None:
-            children.install(self.children, self._after_fork_in_child)
+            childhooks.install(self.children, self._after_fork_in_child)
 
     def _end_children(self) -> None:
         """This process's part in the run is over: release its slot, or (the root) remove the run."""
@@ -224,7 +224,7 @@ class TraceSession:
 
     def _uninstall_hooks(self) -> None:
         if self.children is not None:
-            children.uninstall()
+            childhooks.uninstall()
         if self._exit_wrapper is not None and os._exit is self._exit_wrapper:
             os._exit = self._real_exit  # type: ignore[assignment]
         if self._sigterm_installed and threading.current_thread() is threading.main_thread():
@@ -270,7 +270,7 @@ class TraceSession:
         trace = tracer.trace
         collected: Optional[Collected] = None
         if self.children is not None:
-            children.uninstall()  # children started from here on are not waited for
+            childhooks.uninstall()  # children started from here on are not waited for
             collected = self._collect_children(self.children)
             trace = with_descendants(trace, collected)
         try:
