@@ -1,7 +1,7 @@
 """Reading a ``python`` command line the way the interpreter does: its own options, then the program.
 
 ``pulsetrace run`` traces the Python child processes of a program by rewriting their command lines
-(pulsetrace.children); this module says what such a command line runs. ``python -u -X dev -m pkg a``
+(pulsetrace.childhooks); this module says what such a command line runs. ``python -u -X dev -m pkg a``
 is the interpreter options ``-u -X dev`` and the program ``-m pkg`` with its arguments ``a``. Command
 lines whose meaning pulsetrace cannot keep exactly (an interactive session, ``-i``, ``-x``, a program
 read from standard input, options it does not know) are not programs here: they run untraced.

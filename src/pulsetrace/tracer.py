@@ -311,7 +311,7 @@ def _own_code_objects() -> FrozenSet[CodeType]:
     Only those frames are skipped: what they call (the traced program, run by the runner) is not.
     pulsetrace's functions marked with @ignore_function are left to the filter, which hides them with
     everything they call: the work pulsetrace does in the middle of a traced program (the hooks that
-    trace child processes, pulsetrace.children) is not the program's.
+    trace child processes, pulsetrace.childhooks) is not the program's.
     """
     global _own_codes, _own_modules
     modules = frozenset(name for name in list(sys.modules) if name.split(".")[0] == "pulsetrace")
