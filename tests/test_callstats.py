@@ -108,6 +108,26 @@ def test_exact_figures(callers: bool) -> None:
         }
 
 
+def test_processes_combined() -> None:
+    """A program and its child processes in one table: a function is the same function in every
+    process where it has the same kind, name, file and line, whatever its index there."""
+    parent = CallStats.of(process_of(MAIN_THREAD, OTHER_THREAD), callers=False)
+    # The child's table has "fact" at index 0 and "main" at index 1: fact [0, 50) -> main [40, 45).
+    child_process = process_of(
+        [(0, ENTER_CALL, 0), (40, ENTER_CALL, 1), (45, EXIT_RETURN, 1), (50, EXIT_RETURN, 0)]
+    )
+    child_process.functions = [FUNCTIONS[1], FUNCTIONS[0]]
+    child = CallStats.of(child_process, callers=False)
+    combined = CallStats.combined([parent, child])
+    assert (combined.pid, combined.wall_ns, combined.processes) == (parent.pid, parent.wall_ns, 2)
+    assert figures(combined) == {
+        **EXPECTED,
+        "fact": (5, 4, 5, 81 + 50, 75 + 45, 50),  # the child's outer slice is its "fact" [0, 50)
+        "main": (2, 2, 2, 105, 33 + 5, 100),
+    }
+    assert summary_lines(combined)[0] == "10 calls in 1.00 µs (2 processes); all functions by self time"
+
+
 def test_bad_streams_are_refused_by_the_c_twin() -> None:
     core = c_extension()
     if core is None:

@@ -75,6 +75,13 @@ OPTIONS: Tuple[OptionSpec, ...] = (
         GROUP_FILTERS,
         "sparse mode: record only functions decorated with @pulsetrace.trace_only",
     ),
+    OptionSpec(
+        "trace_children",
+        "bool",
+        GROUP_FILTERS,
+        "also trace the program's Python child processes (os.fork, multiprocessing, subprocess) into "
+        "the same trace (pulsetrace run)",
+    ),
     OptionSpec("log_args", "bool", GROUP_VALUES, "record repr() of the arguments of Python calls"),
     OptionSpec("log_retval", "bool", GROUP_VALUES, "record repr() of the return values of Python calls"),
     OptionSpec("repr_limit", "int", GROUP_VALUES, "cut each recorded repr() to this many characters"),
@@ -123,6 +130,7 @@ class TraceOptions:
     ignore_frozen: bool = False
     min_duration: int = 0  # nanoseconds
     trace_only: bool = False
+    trace_children: bool = True
     log_args: bool = False
     log_retval: bool = False
     repr_limit: int = DEFAULT_REPR_LIMIT

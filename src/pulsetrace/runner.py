@@ -29,11 +29,9 @@ from dataclasses import dataclass
 from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any, Callable, List, Optional, Sequence, Type
 
-from .session import TraceSession, format_size
-
-SCRIPT = "script"
-MODULE = "module"
-CODE = "code"
+from .children import bootstrap_code
+from .pycommand import CODE, MODULE, SCRIPT
+from .session import TraceSession, UntracedSession, format_size
 
 
 class LaunchError(Exception):
@@ -108,6 +106,8 @@ def _program_orig_argv(program_words: List[str]) -> Optional[List[str]]:
         interpreter = head[:-2]
     elif head[-1:] == ["-mpulsetrace"] or (len(head) > 1 and head[-1] == sys.argv[0]):
         interpreter = head[:-1]
+    elif head[-2:] == ["-c", bootstrap_code()]:  # a traced program's child (pulsetrace.children)
+        interpreter = head[:-2]
     else:
         return None
     return [*interpreter, *program_words]
@@ -495,6 +495,7 @@ __all__: List[str] = [
     "Program",
     "Target",
     "TraceSession",
+    "UntracedSession",
     "format_size",
     "load_program",
     "run_program",

@@ -6,6 +6,11 @@ covers what ``python`` runs for the program: the main module, non-daemon threads
 the program's own atexit callbacks; then it is saved. Paths that skip atexit are covered separately:
 SIGTERM (when the program keeps the default action) and ``os._exit`` save first, then end the process
 as they would have.
+
+Child processes (option trace_children, see ``children.py``): the session of the first process, the
+root, creates the run's shared directory; every traced descendant has a session of its own that saves
+its trace there, quietly. A forked child's session is the parent's, taken over by the child in the
+fork handler. The root saves one trace with every process in it, its own first.
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ import traceback
 from types import FrameType
 from typing import Callable, NoReturn, Optional, TextIO
 
+from . import childhooks
+from .children import ChildSlot, ChildTracing, Collected, as_descendant, with_descendants
 from .config import DEFAULT_OUTPUT
+from .model import Trace
+from .model.lines import merged
 from .options import TraceOptions
 from .progress import Progress
 from .tracer import Tracer, TracerError
-from .writers import OutputError
+from .writers import OutputError, save
 
 
 def format_size(size: int) -> str:
@@ -60,10 +69,16 @@ class TraceSession:
         quiet: bool = False,
         stderr: Optional[TextIO] = None,
         tracer_factory: Optional[Callable[[], Tracer]] = None,
+        children_of: Optional[ChildTracing] = None,
+        slot: Optional[ChildSlot] = None,
     ) -> None:
         """``options`` are the tracing options (pulsetrace.config builds them from every source);
         ``output``, ``core`` and ``backend``, when given, override theirs. The trace goes to
-        ``output``, else ``options.output``, else result.html."""
+        ``output``, else ``options.output``, else result.html.
+
+        A descendant of a traced process is given its run (``children_of``) and its ``slot`` there,
+        where its trace goes instead of ``output``; a root with ``options.trace_children`` creates
+        its run when it starts."""
         options = options if options is not None else TraceOptions()
         overrides = {name: value for name, value in (("core", core), ("backend", backend)) if value}
         if overrides:
@@ -86,6 +101,10 @@ class TraceSession:
         self._real_exit: Callable[[int], NoReturn] = os._exit
         self._exit_wrapper: Optional[Callable[[int], NoReturn]] = None
         self._sigterm_installed = False
+        self.children = children_of
+        self.slot = slot
+        self.parent_pid = os.getppid() if slot is not None else 0
+        self.started_by = "exec" if slot is not None else ""
 
     # -- reporting ---------------------------------------------------------------------------------
 
@@ -120,16 +139,66 @@ class TraceSession:
         """Install the exit hooks, then start recording; on failure the program runs untraced."""
         # Hooks first: whatever runs after tracer.start() is recorded, and this is not the program.
         self._install_hooks()
+        self._trace_children()
         try:
             tracer = self._make_tracer()
             tracer.start()
         except Exception as exc:
             self._uninstall_hooks()
+            self._end_children()
             atexit.unregister(self.finish)
             self._report_error("could not start tracing, running the program untraced", exc)
             return
         self.tracer = tracer
         self._state = _RUNNING
+
+    def _trace_children(self) -> None:
+        """Have the program's children traced into this run (the root creates the run); before
+        recording starts, since none of this is the program's."""
+        if self.slot is not None:
+            self.slot.mark_running()
+        elif self.children is None and self.options.trace_children:
+            try:
+                self.children = ChildTracing.create(self.options)
+            except OSError as exc:
+                self._report_error("note: child processes will not be traced", exc)
+                return
+        if self.children is not None:
+            childhooks.install(self.children, self._after_fork_in_child)
+
+    def _end_children(self) -> None:
+        """This process's part in the run is over: release its slot, or (the root) remove the run."""
+        if self.slot is not None:
+            self.slot.release()
+        elif self.children is not None:
+            self.children.remove()
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: drop the parent's recording (the parent saves it) and record this process
+        into a slot of its own."""
+        tracer, run = self.tracer, self.children
+        if self._state != _RUNNING or tracer is None or run is None:
+            return
+        self._lock = threading.Lock()  # another thread of the parent may have held it
+        parent, self.pid = self.pid, os.getpid()
+        if not tracer.running:  # the run's tracer gave way to the program's own: nothing to record
+            self._state = _DONE
+            return
+        try:
+            tracer.stop()
+            name = tracer.trace.process().name
+        except BaseException:  # nothing may escape a fork handler: python would print it
+            name = "python"
+        self.parent_pid, self.started_by, self.quiet = parent, "fork", True
+        self.slot = run.new_slot(f"{name} (fork of pid {parent})")
+        self.slot.mark_running()
+        try:
+            self.tracer = Tracer(options=run.options, gives_way=True)
+            self.tracer.start()
+        except Exception as exc:
+            self.slot.release()
+            self._report_error("could not trace a forked child process", exc)
+            self._state = _DONE
 
     def _install_hooks(self) -> None:
         atexit.register(self.finish)
@@ -155,6 +224,8 @@ class TraceSession:
                 pass
 
     def _uninstall_hooks(self) -> None:
+        if self.children is not None:
+            childhooks.uninstall()
         if self._exit_wrapper is not None and os._exit is self._exit_wrapper:
             os._exit = self._real_exit  # type: ignore[assignment]
         if self._sigterm_installed and threading.current_thread() is threading.main_thread():
@@ -190,14 +261,27 @@ class TraceSession:
                 tracer.stop()
         except BaseException as exc:
             self._report_error("could not stop tracing", exc)
+            self._end_children()
             self._done()
             return
+        if self.slot is not None:
+            self._save_descendant(tracer, self.slot)
+            self._done()
+            return
+        trace = tracer.trace
+        collected: Optional[Collected] = None
+        if self.children is not None:
+            childhooks.uninstall()  # children started from here on are not waited for
+            collected = self._collect_children(self.children)
+            trace = with_descendants(trace, collected)
         try:
             with Progress(f"saving {self.output}", self._stderr) as progress:
-                result = tracer.save(self.output_path, on_write=progress.update)
+                result = save(trace, self.output_path, on_write=progress.update)
         except BaseException as exc:
             self._report_error(f"could not save the trace to {self.output}", exc)
         else:
+            if collected is not None:
+                self._note_children(collected)
             if not self.quiet:
                 if gave_way:
                     self.report(
@@ -205,13 +289,53 @@ class TraceSession:
                         "ends where that one began"
                     )
                 self._note_fallback(tracer)
-                self._summarise(tracer)
-                self._summarise_lines(tracer, result.format)
+                self._summarise(trace)
+                self._summarise_lines(trace, result.format)
                 self.report(
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
                 )
+        self._end_children()
         self._done()
+
+    def _collect_children(self, run: ChildTracing) -> Collected:
+        def waiting(count: int) -> Progress:
+            return Progress(f"waiting for {count} child process{'es' if count > 1 else ''}", self._stderr)
+
+        try:
+            return run.collect(waiting=waiting)
+        except Exception as exc:
+            self._report_error("could not read the traces of the child processes", exc)
+            return Collected()
+
+    def _note_children(self, collected: Collected) -> None:
+        """Say what became of the child processes: which are in the trace, which are not and why."""
+        if collected.traces and not self.quiet:
+            names = [process.name for trace in collected.traces for process in trace.processes]
+            count = len(names)
+            shown = ", ".join(names[:5]) + (f" and {count - 5} more" if count > 5 else "")
+            self.report(f"note: {count} child process{'es' if count > 1 else ''} traced too: {shown}")
+        for pid, command in collected.still_running:
+            self.report(f"note: child process {pid} ({command}) was still running: it is not in the trace")
+        for pid, command in collected.ended_unsaved:
+            self.report(
+                f"note: child process {pid} ({command}) ended without saving its trace (killed?): "
+                "it is not in the trace"
+            )
+        for message in collected.unreadable:
+            self.report(f"note: a child process's trace could not be read: {message}")
+
+    def _save_descendant(self, tracer: Tracer, slot: ChildSlot) -> None:
+        """Leave this process's trace in its slot for the root to collect (nothing is said on success)."""
+        try:
+            if not slot.still_wanted():
+                return  # the root has ended and said that this process was still running
+            as_descendant(tracer.trace.process(), slot, self.started_by, self.parent_pid)
+            save(tracer.trace, slot.trace_path)
+        except BaseException as exc:
+            self._report_error("could not save this child process's trace", exc)
+        finally:
+            slot.release()
 
     def _note_fallback(self, tracer: Tracer) -> None:
         """Say so when the Python core recorded only because the C extension is missing: the
@@ -226,11 +350,12 @@ class TraceSession:
                 "pulsetrace where a C compiler and the Python headers are available to get the C core)"
             )
 
-    def _summarise_lines(self, tracer: Tracer, format_name: str) -> None:
+    def _summarise_lines(self, trace: Trace, format_name: str) -> None:
         """lines=True: how much was counted, and a warning when the output format cannot hold it."""
-        lines = tracer.trace.process().lines
-        if lines is None:
+        recorded = [process.lines for process in trace.processes if process.lines is not None]
+        if not recorded:
             return
+        lines = merged(recorded)
         from .writers import writer_named
 
         kept = sum(len(numbers) for numbers in lines.files.values())
@@ -246,13 +371,15 @@ class TraceSession:
                 "save to a .pulse file to keep them"
             )
 
-    def _summarise(self, tracer: Tracer) -> None:
-        """The terminal summary: the functions with the most self time (reports.summary)."""
+    def _summarise(self, trace: Trace) -> None:
+        """The terminal summary: the functions with the most self time (reports.summary), of every
+        process of the trace together."""
         try:
             from .reports.callstats import CallStats
             from .reports.summary import summary_lines
 
-            lines = summary_lines(CallStats.of(tracer.trace.process(), callers=False))
+            parts = [CallStats.of(process, callers=False) for process in trace.processes]
+            lines = summary_lines(CallStats.combined(parts) if len(parts) > 1 else parts[0])
         except Exception as exc:  # the summary is a courtesy: it never costs the trace or the exit
             self._report_error("could not summarise the trace", exc)
             return
@@ -274,6 +401,7 @@ class TraceSession:
             atexit.unregister(self.finish)
         except Exception:
             pass
+        self._end_children()
         self._done()
 
     def _done(self) -> None:
@@ -281,6 +409,16 @@ class TraceSession:
         self._uninstall_hooks()
         if self._terminate_after:
             _die_by_signal(signal.SIGTERM, self._real_exit)
+
+
+class UntracedSession(TraceSession):
+    """A session that runs the program without recording: for a child process whose run has ended."""
+
+    def start(self) -> None:
+        return None
+
+    def abandon(self) -> None:
+        return None
 
 
 def _die_by_signal(signum: int, real_exit: Callable[[int], NoReturn]) -> NoReturn:

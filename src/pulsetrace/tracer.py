@@ -352,6 +352,9 @@ def _own_code_objects() -> FrozenSet[CodeType]:
     """pulsetrace's own code (tracer, cores, runner, CLI, ...), which must never appear in a trace.
 
     Only those frames are skipped: what they call (the traced program, run by the runner) is not.
+    pulsetrace's functions marked with @ignore_function are left to the filter, which hides them with
+    everything they call: the work pulsetrace does in the middle of a traced program (the hooks that
+    trace child processes, pulsetrace.childhooks) is not the program's.
     """
     global _own_codes, _own_modules
     modules = frozenset(name for name in list(sys.modules) if name.split(".")[0] == "pulsetrace")
@@ -361,5 +364,5 @@ def _own_code_objects() -> FrozenSet[CodeType]:
             module = sys.modules.get(name)
             if module is not None:
                 codes |= _codes_of(module)
-        _own_codes, _own_modules = frozenset(codes), modules
+        _own_codes, _own_modules = frozenset(codes - hidden_codes()), modules
     return _own_codes

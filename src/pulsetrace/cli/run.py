@@ -33,6 +33,10 @@ class RunCommand(Command):
     path per flag: repeat the flag (--include-files src --include-files lib) or separate paths
     with commas (--include-files src,lib); `--include-files ''` clears a list set in
     pyproject.toml. Relative paths in pyproject.toml are relative to its directory.
+
+    The program's Python child processes (os.fork, multiprocessing, subprocess running this same
+    interpreter) are traced with the same options into the same trace, each process on its own
+    track; --no-trace-children records the program's own process only.
     """
 
     name = "run"

@@ -29,16 +29,31 @@ def read_sources(filenames: List[str]) -> Dict[str, str]:
     return sources
 
 
-class SourceTexts(Mapping[str, str]):
-    """The source text of the traced files, read when first asked for (a JSON export never asks)."""
+def source_files(process: ProcessTrace) -> List[str]:
+    """The files whose source text a process's trace keeps, sorted: those of its Python functions, and
+    those whose lines were counted (the heatmap shows them)."""
+    files = {f.filename for f in process.functions if f.kind == FUNC_PYTHON}
+    if process.lines is not None:
+        files.update(process.lines.files)
+    return sorted(files)
 
-    def __init__(self, filenames: Iterable[str]) -> None:
+
+class SourceTexts(Mapping[str, str]):
+    """The source text of the traced files, read when first asked for (a JSON export never asks).
+
+    ``known`` gives texts that are not to be read here (a child process's ``-c`` code or notebook
+    cells, which only that process's linecache had)."""
+
+    def __init__(self, filenames: Iterable[str], known: Optional[Mapping[str, str]] = None) -> None:
         self._filenames = list(filenames)
+        self._known = dict(known or {})
         self._texts: Optional[Dict[str, str]] = None
 
     def _loaded(self) -> Dict[str, str]:
         if self._texts is None:
-            self._texts = read_sources(self._filenames)
+            texts = read_sources([name for name in self._filenames if name not in self._known])
+            texts.update(self._known)
+            self._texts = texts
         return self._texts
 
     def __getitem__(self, filename: str) -> str:

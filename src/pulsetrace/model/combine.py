@@ -69,7 +69,7 @@ def combine(traces: Sequence[Trace], align: str = "wall", sources: Optional[Sequ
         for process in processes:
             if not has_wall_clock(process):
                 _assume_anchor(process)
-    _give_unique_pids(processes)
+    give_unique_pids(processes)
     return Trace(processes)
 
 
@@ -118,7 +118,7 @@ def _assume_anchor(process: ProcessTrace) -> None:
     process.wall_anchor_ns = wall_start_ns
 
 
-def _give_unique_pids(processes: List[ProcessTrace]) -> None:
+def give_unique_pids(processes: List[ProcessTrace]) -> None:
     """Give each process whose pid an earlier one has the first pid above it that no process uses."""
     taken: Set[int] = {process.pid for process in processes}  # a later process keeps its own pid
     assigned: Set[int] = set()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from ..events import ENTER_C, ENTER_RESUME, KIND_BITS, KIND_MASK, iter_records
 from ..extension import c_extension
@@ -72,6 +72,7 @@ class CallStats:
     process_name: str
     functions: Dict[int, FunctionStats]
     wall_ns: int  # stop - start of the recording
+    processes: int = 1  # how many processes' statistics these are (see ``combined``)
 
     @classmethod
     def of(cls, process: ProcessTrace, *, callers: bool = True) -> CallStats:
@@ -88,6 +89,28 @@ class CallStats:
                 for stats in functions.values():
                     stats.callers.clear()
         return cls(process.pid, process.name, functions, max(process.stop_ns - process.start_ns, 0))
+
+    @classmethod
+    def combined(cls, parts: Sequence[CallStats]) -> CallStats:
+        """The statistics of several processes as one, for a program and its child processes: a
+        function is the same in every process where it has the same kind, name, file and line. The
+        first part (the program's own process) gives the pid, name and wall time; the per-caller
+        edges are left out (callers are function indices of their own process)."""
+        first = parts[0]
+        merged: Dict[FunctionInfo, FunctionStats] = {}
+        for part in parts:
+            for stats in part.functions.values():
+                into = merged.get(stats.info)
+                if into is None:
+                    into = merged[stats.info] = FunctionStats(len(merged), stats.info)
+                into.calls += stats.calls
+                into.primitive_calls += stats.primitive_calls
+                into.slices += stats.slices
+                into.total_ns += stats.total_ns
+                into.self_ns += stats.self_ns
+                into.max_ns = max(into.max_ns, stats.max_ns)
+        functions = {stats.func: stats for stats in merged.values()}
+        return cls(first.pid, first.process_name, functions, first.wall_ns, sum(p.processes for p in parts))
 
     def by_self_time(self) -> List[FunctionStats]:
         return sorted(self.functions.values(), key=lambda f: (-f.self_ns, -f.total_ns, f.name))

@@ -79,10 +79,12 @@ def summary_row(
 
 
 def summary_headline(stats: CallStats, shown: int) -> str:
-    """``12,345 calls in 1.20 s; top 10 of 57 functions by self time`` (or ``all functions``)."""
+    """``12,345 calls in 1.20 s; top 10 of 57 functions by self time`` (or ``all functions``), with
+    ``(3 processes)`` after the time when the statistics are those of several processes."""
     calls = sum(f.calls for f in stats.functions.values())
     which = f"top {shown} of {len(stats.functions):,}" if shown < len(stats.functions) else "all"
-    return f"{calls:,} calls in {format_duration(stats.wall_ns)}; {which} functions by self time"
+    processes = f" ({stats.processes} processes)" if stats.processes > 1 else ""
+    return f"{calls:,} calls in {format_duration(stats.wall_ns)}{processes}; {which} functions by self time"
 
 
 def summary_lines(

@@ -60,6 +60,9 @@ class NativeWriter(Writer):
     def write(self, trace: Trace, stream: Sink) -> None:
         encode = fast_codec()[0]
         with_lines = any(process.lines is not None for process in trace.processes)
+        # The processes of one program share most of their files (the standard library, the program's
+        # own modules): each text is compressed once per file written.
+        compressed_texts: Dict[str, bytes] = {}
         stream.write(HEADER.pack(MAGIC, FORMAT_VERSION if with_lines else VERSION_WITHOUT_LINES))
         for process in trace.processes:
             write_section(stream, TAG_PROCESS, process_metadata(process))
@@ -88,7 +91,10 @@ class NativeWriter(Writer):
                 write_section(stream, TAG_LINES, encode_lines(process.lines))
             for filename, text in sorted(process.sources.items()):
                 name = filename.encode(TEXT_ENCODING, TEXT_ERRORS)
-                compressed = zlib.compress(text.encode(TEXT_ENCODING, TEXT_ERRORS), SOURCE_COMPRESSION)
+                compressed = compressed_texts.get(text)
+                if compressed is None:
+                    compressed = zlib.compress(text.encode(TEXT_ENCODING, TEXT_ERRORS), SOURCE_COMPRESSION)
+                    compressed_texts[text] = compressed
                 write_section(stream, TAG_SOURCE, U32.pack(len(name)), name, compressed)
         write_section(stream, TAG_END, U32.pack(len(trace.processes)))
 

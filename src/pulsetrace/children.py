@@ -1,0 +1,363 @@
+"""Tracing a program's child processes into its own trace (``pulsetrace run``, option trace_children).
+
+Every traced process of one run shares a directory (a fresh temporary one, created by the first
+process, the *root*). Each descendant records itself and leaves its trace there as a native file;
+when the root ends it waits for the descendants still running, reads their traces and saves one
+trace holding every process. How a child comes to be traced (a fork handler, rewritten command
+lines) is in ``childhooks.py``; how a traced child starts, in ``childrun.py``.
+
+Each traced descendant marks itself running with a file of its own (``<pid>-<token>.running``) and
+removes the mark once its trace (``<pid>-<token>.pulse``) is written, so the root knows which ones
+it is still waiting for, and which ended without saving (killed by SIGKILL). A child may not have
+got that far when the root ends (an interpreter takes a while to start), so the parent also notes
+each child it starts (``<pid>.started``): the root waits for those as long as they run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
+
+from .model import ProcessTrace, Trace
+from .model.build import SourceTexts, source_files
+from .model.combine import give_unique_pids
+from .options import SPECS, TraceOptions
+from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
+
+SPEC_FILE = "session.json"
+TRACE_SUFFIX = ".pulse"
+MARK_SUFFIX = ".running"
+STARTED_SUFFIX = ".started"
+DEFAULT_WAIT_SECONDS = 5.0  # how long the root waits for descendants still running when it ends
+WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, instead of DEFAULT_WAIT_SECONDS
+CHILD_OF_FLAG = "--child-of"  # run --child-of DIR: how the rewritten command line reads (childrun.py)
+
+# Options that belong to the root alone: the output file, and the name it gives its own process.
+_ROOT_ONLY = ("output", "process_name")
+
+# multiprocessing's helper processes read a pipe until the program has ended: waiting for them would
+# wait for ever, and they run none of the program's code.
+_HELPER_CODE_PREFIXES = (
+    "from multiprocessing.resource_tracker import",
+    "from multiprocessing.forkserver import",
+    "from multiprocessing.semaphore_tracker import",
+)
+
+# The code a rewritten command runs with ``-c``: load pulsetrace from the root's installation without
+# touching sys.path (the program must find the sys.path it would have), then run the command line.
+_BOOTSTRAP = (
+    "import importlib.util as u,sys\n"
+    "s=u.spec_from_file_location('pulsetrace',{init!r},submodule_search_locations=[{package!r}])\n"
+    "m=u.module_from_spec(s);sys.modules['pulsetrace']=m;s.loader.exec_module(m)\n"
+    "from pulsetrace.childrun import child_main\n"
+    "raise SystemExit(child_main())\n"
+)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def bootstrap_code() -> str:
+    """The ``-c`` code that starts ``pulsetrace run`` in a child from this installation of pulsetrace."""
+    return _BOOTSTRAP.format(init=os.path.join(_PACKAGE_DIR, "__init__.py"), package=_PACKAGE_DIR)
+
+
+# -- the options children record with ---------------------------------------------------------------
+
+
+def _options_to_json(options: TraceOptions) -> Dict[str, Any]:
+    values = options.as_dict()
+    for name in _ROOT_ONLY:
+        values.pop(name, None)
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            values[name] = list(value)
+    return values
+
+
+def _options_from_json(values: Dict[str, Any]) -> TraceOptions:
+    converted = {
+        name: tuple(value) if SPECS[name].kind == "files" else value
+        for name, value in values.items()
+        if name in SPECS
+    }
+    return TraceOptions().replaced(converted, {name: "the parent process" for name in converted})
+
+
+# -- the shared directory ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildSlot:
+    """Where one traced descendant leaves its trace, and its mark while it runs."""
+
+    directory: str
+    stem: str  # "<pid>-<token>"
+    command: str  # which process this is, for the root's messages
+
+    @property
+    def trace_path(self) -> str:
+        return os.path.join(self.directory, self.stem + TRACE_SUFFIX)
+
+    @property
+    def mark_path(self) -> str:
+        return os.path.join(self.directory, self.stem + MARK_SUFFIX)
+
+    def mark_running(self) -> None:
+        """Tell the root that this process records and will leave its trace here."""
+        _write_mark(self.mark_path, os.getpid(), self.command)
+
+    def still_wanted(self) -> bool:
+        """False once the root has collected the traces and removed the directory."""
+        return os.path.isdir(self.directory)
+
+    def release(self) -> None:
+        """Remove the mark: the trace is written (or will never be)."""
+        try:
+            os.unlink(self.mark_path)
+        except OSError:
+            pass
+
+
+@dataclass
+class Collected:
+    """What the root found of its descendants when it ended."""
+
+    traces: List[Trace] = field(default_factory=list)  # one per descendant that saved
+    still_running: List[Tuple[int, str]] = field(default_factory=list)  # (pid, command)
+    ended_unsaved: List[Tuple[int, str]] = field(default_factory=list)  # killed before saving
+    unreadable: List[str] = field(default_factory=list)  # messages
+
+
+class ChildTracing:
+    """One run's shared directory and the options every descendant records with."""
+
+    def __init__(self, directory: str, options: TraceOptions) -> None:
+        self.directory = directory
+        self.options = options
+
+    @classmethod
+    def create(cls, options: TraceOptions) -> ChildTracing:
+        """The root's: a new directory holding the options for its descendants."""
+        directory = tempfile.mkdtemp(prefix="pulsetrace-children-")  # private to this user (mode 700)
+        values = _options_to_json(options)
+        with open(os.path.join(directory, SPEC_FILE), "w", encoding="utf-8") as file:
+            json.dump({"options": values}, file)
+        return cls(directory, _options_from_json(values))
+
+    @classmethod
+    def load(cls, directory: str) -> Optional[ChildTracing]:
+        """A descendant's view of the run started by ``directory``'s root (None: the root has ended)."""
+        try:
+            with open(os.path.join(directory, SPEC_FILE), encoding="utf-8") as file:
+                spec = json.load(file)
+            return cls(directory, _options_from_json(spec["options"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def new_slot(self, command: str) -> ChildSlot:
+        """A place for this process's trace; ``command`` says which process it is in messages."""
+        return ChildSlot(self.directory, f"{os.getpid()}-{time.monotonic_ns()}", command)
+
+    # -- rewriting the commands that start this interpreter ---------------------------------------
+
+    def command_for(self, argv: Sequence[Any]) -> Optional[List[Any]]:
+        """``argv`` rewritten to run its program under ``pulsetrace run --child-of``, or None when it is
+        not a Python program that this run traces (argv[0] stays: the executable is chosen apart)."""
+        command = traced_program(argv)
+        return None if command is None else self.rewrite(argv[0], command)
+
+    def rewrite(self, argv0: Any, command: PythonCommand) -> List[Any]:
+        """The command line that runs ``command``'s program under ``pulsetrace run --child-of``."""
+        program = command.program_words()
+        if command.kind == SCRIPT:  # after "--", a script named like an option is still the script
+            program = ["--", *program]
+        return [
+            argv0,
+            *command.interpreter_options,
+            "-c",
+            bootstrap_code(),
+            "run",
+            CHILD_OF_FLAG,
+            self.directory,
+            *program,
+            *command.arguments,
+        ]
+
+    # -- the root's end -----------------------------------------------------------------------------
+
+    def collect(
+        self,
+        *,
+        wait_seconds: Optional[float] = None,
+        waiting: Optional[Callable[[int], ContextManager[Any]]] = None,
+    ) -> Collected:
+        """The traces the descendants left, after waiting up to ``wait_seconds`` (default: the
+        environment's PULSETRACE_CHILDREN_WAIT, else five seconds) for those still running
+        (``waiting(count)`` wraps the wait, for a progress line)."""
+        if wait_seconds is None:
+            wait_seconds = wait_from_environment()
+        running = self._running()
+        if running:
+            deadline = time.monotonic() + wait_seconds
+            context = waiting(len(running)) if waiting is not None else contextlib.nullcontext()
+            with context:
+                while running and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    running = self._running()
+        found = Collected(still_running=running)
+        for stem, pid, command in self._marks(MARK_SUFFIX):
+            if not os.path.exists(os.path.join(self.directory, stem + TRACE_SUFFIX)) and not _alive(pid):
+                found.ended_unsaved.append((pid, command))
+        from .model.native import TraceFileError, read_trace
+
+        for name in sorted(os.listdir(self.directory), key=_by_start_then_pid):
+            if not name.endswith(TRACE_SUFFIX) or name.startswith("."):
+                continue
+            try:
+                found.traces.append(read_trace(os.path.join(self.directory, name)))
+            except (TraceFileError, OSError) as exc:
+                found.unreadable.append(str(exc))
+        return found
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _marks(self, suffix: str) -> List[Tuple[str, int, str]]:
+        """(stem, pid, command) of every mark with ``suffix``: MARK_SUFFIX (running, recording) or
+        STARTED_SUFFIX (started by a traced parent)."""
+        marks = []
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return []
+        for name in names:
+            if not name.endswith(suffix):
+                continue
+            stem = name[: -len(suffix)]
+            try:
+                with open(os.path.join(self.directory, name), encoding="utf-8") as file:
+                    mark = json.load(file)
+                marks.append((stem, int(mark["pid"]), str(mark["command"])))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # being written or removed right now: looked at again on the next round
+        return marks
+
+    def _running(self) -> List[Tuple[int, str]]:
+        """(pid, command) of the descendants that run and have not left their trace yet: those
+        recording, and those started that have not begun recording (nor ended)."""
+        recording = self._marks(MARK_SUFFIX)
+        seen = {pid for _, pid, _ in recording}
+        saved = [name for name in os.listdir(self.directory) if name.endswith(TRACE_SUFFIX)]
+        seen.update(_by_start_then_pid(name)[1] for name in saved)
+        starting = [mark for mark in self._marks(STARTED_SUFFIX) if mark[1] not in seen]
+        return [(pid, command) for _, pid, command in recording + starting if _alive(pid)]
+
+    def note_started(self, pid: int, command: str) -> None:
+        """In the parent: child ``pid`` was started and will record itself (see the module's doc)."""
+        _write_mark(os.path.join(self.directory, f"{pid}{STARTED_SUFFIX}"), pid, command)
+
+
+def _write_mark(path: str, pid: int, command: str) -> None:
+    """A mark the root reads (``ChildTracing._marks``): which process, and what it runs."""
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump({"pid": pid, "command": command}, file)
+    except OSError:
+        pass  # the root has ended and removed the directory: nothing waits for this process
+
+
+def as_descendant(process: ProcessTrace, slot: ChildSlot, started_by: str, parent_pid: int) -> None:
+    """Make a descendant's own trace ready for its slot: its name, who started it and how, and only the
+    source text that the root cannot read from the files itself (see ``with_descendants``)."""
+    process.name = descendant_name(process, slot, started_by)
+    process.metadata["parent_pid"] = parent_pid
+    process.metadata["started_by"] = started_by
+    unreadable_elsewhere = [name for name in source_files(process) if not os.path.isfile(name)]
+    process.sources = SourceTexts(unreadable_elsewhere)
+
+
+def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> str:
+    """How a traced child process is named: its multiprocessing name (``Process-1``,
+    ``ForkPoolWorker-2``), else its command line (cut to 60 characters), marked ``(fork)`` for a
+    plain fork."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        try:
+            name = str(multiprocessing.current_process().name)
+        except Exception:
+            name = "MainProcess"
+        if name != "MainProcess":
+            return name
+    if started_by == "fork":
+        return f"{process.name} (fork)"
+    command = slot.command
+    return command if len(command) <= 60 else command[:59] + "…"
+
+
+def with_descendants(trace: Trace, collected: Collected) -> Trace:
+    """The root's trace with its descendants' processes after its own, all on the root's clock anchors:
+    the processes of one machine share its monotonic clock, so this places them exactly. The source
+    text of their files is read here, when a writer asks for it, as the root's own is: the files are
+    the same, and the processes share most of them."""
+    root = trace.processes[0]
+    processes: List[ProcessTrace] = list(trace.processes)
+    for child_trace in collected.traces:
+        for process in child_trace.processes:
+            process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
+            process.sources = SourceTexts(source_files(process), known=process.sources)
+            processes.append(process)
+    give_unique_pids(processes)
+    return Trace(processes)
+
+
+def traced_program(argv: Sequence[Any]) -> Optional[PythonCommand]:
+    """What ``argv`` (a command starting this interpreter) runs, if it is a program a run traces."""
+    if not argv:
+        return None
+    command = parse_python_command(list(argv[1:]))
+    if command is None:
+        return None
+    if command.kind == CODE and str(command.value).lstrip().startswith(_HELPER_CODE_PREFIXES):
+        return None
+    if command.kind != CODE and str(command.value) == "pulsetrace":
+        return None  # `python -m pulsetrace ...` traces itself as it is told
+    return command
+
+
+def wait_from_environment() -> float:
+    """How long the root waits for its descendants: PULSETRACE_CHILDREN_WAIT seconds, else five."""
+    try:
+        return max(float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT_SECONDS)), 0.0)
+    except ValueError:
+        return DEFAULT_WAIT_SECONDS
+
+
+def _by_start_then_pid(name: str) -> Tuple[int, int]:
+    stem = name.split(".", 1)[0]
+    pid, _, token = stem.partition("-")
+    try:
+        return int(token), int(pid)
+    except ValueError:
+        return (0, 0)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # another user's process: it exists
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            stat = file.read()
+        return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] != b"Z"
+    except (OSError, ValueError):
+        return True  # no /proc here: it exists

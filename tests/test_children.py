@@ -1,0 +1,398 @@
+"""Child processes in the trace: `pulsetrace run` on real programs that fork, use multiprocessing and
+start Python subprocesses, against plain `python` on the same programs.
+
+Each test checks that the program (and so its children, whose output it prints) ran exactly as under
+python, then reads the one trace the run wrote: which processes it holds, what each of them ran, who
+started whom, and that they sit on one time axis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import pytest
+
+from helpers_cli import (
+    Result,
+    assert_same_run,
+    cores_available,
+    load_json_trace,
+    run,
+    run_pulsetrace,
+    run_python,
+    write,
+)
+from pulsetrace.children import ChildTracing
+from pulsetrace.model import ProcessTrace, Trace
+from pulsetrace.model.native import read_trace
+from pulsetrace.options import TraceOptions
+from pulsetrace.reports.callstats import CallStats
+
+CORES = cores_available()
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="child processes are traced on POSIX")
+
+
+def traced_run(
+    tmp_path: Path,
+    args: Sequence[str],
+    *,
+    options: Sequence[str] = (),
+    core: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+) -> Tuple[Result, Trace]:
+    """Run ``python ARGS`` and ``pulsetrace run -o trace.pulse ARGS``, check they behaved the same, and
+    return the traced run with its trace."""
+    plain = run_python(args, tmp_path, core=core, env=env)
+    traced = run_pulsetrace(["run", *options, "-o", "trace.pulse", *args], tmp_path, core=core, env=env)
+    assert_same_run(plain, traced)
+    return traced, read_trace(tmp_path / "trace.pulse")
+
+
+def calls(process: ProcessTrace) -> Dict[str, int]:
+    """Calls per function name in one process."""
+    stats = CallStats.of(process, callers=False)
+    found: Dict[str, int] = {}
+    for function in stats.functions.values():
+        found[function.name] = found.get(function.name, 0) + function.calls
+    return found
+
+
+def processes_calling(trace: Trace, name: str) -> List[ProcessTrace]:
+    return [process for process in trace.processes if calls(process).get(name)]
+
+
+def slices(process: ProcessTrace, name: str) -> List[Tuple[int, int]]:
+    """(start, end) of every slice of function ``name`` in the process, in monotonic ns."""
+    found = []
+    for thread in process.threads:
+        open_slices: List[Tuple[int, int]] = []
+        for event in thread.events():
+            if event.is_enter:
+                open_slices.append((event.func, event.ns))
+            elif open_slices:
+                func, start = open_slices.pop()
+                if process.functions[func].name == name:
+                    found.append((start, event.ns))
+    return found
+
+
+def notes(result: Result) -> List[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("pulsetrace: note: ")]
+
+
+# -- new interpreters: subprocess -------------------------------------------------------------------
+
+LAUNCHER = """
+import subprocess, sys
+
+def launch(*words):
+    done = subprocess.run([sys.executable, *words], capture_output=True, text=True)
+    print(done.returncode, done.stdout, done.stderr, sep="|")
+
+launch("-X", "utf8", "child.py", "one", "two words")
+launch("-m", "childmod", "--opt")
+launch("-c", "import sys\\ndef in_code():\\n    print('code', sys.argv)\\nin_code()", "x")
+launch("child.py", "fail")
+"""
+
+CHILD_SCRIPT = """
+import os, sys
+
+def in_script():
+    here = os.path.dirname(os.path.abspath(__file__))
+    print("script", sys.argv, sys.flags.utf8_mode, sys.path[0] == here, __name__)
+    print("orig", getattr(sys, "orig_argv", [sys.executable] + sys.argv)[1:])
+    if sys.argv[1:] == ["fail"]:
+        raise ValueError("the child failed")
+
+in_script()
+"""
+
+CHILD_MODULE = """
+import sys
+
+def in_module():
+    print("module", sys.argv[0] == __file__, sys.argv[1:], __name__, __spec__.name, repr(sys.path[0]))
+
+in_module()
+"""
+
+
+def test_subprocess_children(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", LAUNCHER)
+    write(tmp_path / "child.py", CHILD_SCRIPT)
+    write(tmp_path / "childmod.py", CHILD_MODULE)
+    traced, trace = traced_run(tmp_path, ["prog.py"])
+    assert "ValueError: the child failed" in traced.stdout  # the child's own traceback, as python printed it
+    assert "pulsetrace" not in traced.stdout and "<string>" not in traced.stdout.split("code")[0]
+    root, *children = trace.processes
+    assert [child.name for child in children] == [
+        "python child.py one two words",
+        "python -m childmod --opt",
+        "python -c import sys def in_code(): print('code', sys.argv)…",  # cut at 60 characters
+        "python child.py fail",
+    ]
+    assert processes_calling(trace, "in_script") == [children[0], children[3]]
+    assert processes_calling(trace, "in_module") == [children[1]]
+    assert processes_calling(trace, "in_code") == [children[2]]
+    assert "in_script" not in calls(root) and calls(root)["launch"] == 4
+    assert calls(root)["Popen._execute_child"] == 4
+    for process in trace.processes:  # pulsetrace's own work (marks, rewriting, its directory) is not shown
+        assert not {"dump", "mkdtemp", "realpath", "posix.access", "child_main"} & set(calls(process))
+    # Source text: files are read by the root, a -c program's code comes from the child itself
+    # (python keeps it for tracebacks from 3.13 on, and pulsetrace does as python does).
+    assert children[0].sources[str(tmp_path / "child.py")] == (tmp_path / "child.py").read_text()
+    assert children[1].sources[str(tmp_path / "childmod.py")] == (tmp_path / "childmod.py").read_text()
+    if sys.version_info >= (3, 13):
+        assert "def in_code():" in children[2].sources["<string>"]
+    runs = sorted(slices(root, "run"))  # subprocess.run, in the root, on the shared clock
+    assert len(runs) == 4
+    for child, (start, end) in zip(children, runs):
+        assert child.metadata["parent_pid"] == root.pid and child.metadata["started_by"] == "exec"
+        assert child.pid != root.pid
+        assert (child.wall_anchor_ns, child.mono_anchor_ns) == (root.wall_anchor_ns, root.mono_anchor_ns)
+        assert start < child.start_ns < child.stop_ns < end
+    assert notes(traced) == [
+        "pulsetrace: note: 4 child processes traced too: python child.py one two words, python -m "
+        "childmod --opt, python -c import sys def in_code(): print('code', sys.argv)…, python child.py fail"
+    ]
+
+
+def test_grandchildren_and_a_child_environment_without_pulsetrace(tmp_path: Path) -> None:
+    write(
+        tmp_path / "prog.py",
+        """
+        import os, subprocess, sys
+        env = {"PATH": os.environ.get("PATH", "")}  # pulsetrace is not importable there
+        print(subprocess.check_output([sys.executable, "middle.py"], env=env, text=True), end="")
+        """,
+    )
+    write(
+        tmp_path / "middle.py",
+        """
+        import subprocess, sys
+        def in_middle():
+            return subprocess.check_output([sys.executable, "-c", "def leaf(): print('leaf')\\nleaf()"])
+        print("middle got", in_middle())
+        """,
+    )
+    _, trace = traced_run(tmp_path, ["prog.py"])
+    root, middle, leaf = trace.processes
+    assert calls(middle)["in_middle"] == 1 and calls(leaf)["leaf"] == 1
+    assert middle.metadata["parent_pid"] == root.pid and leaf.metadata["parent_pid"] == middle.pid
+
+
+def test_commands_that_are_not_traced(tmp_path: Path) -> None:
+    write(
+        tmp_path / "prog.py",
+        """
+        import subprocess, sys
+        for command in ([sys.executable, "-V"], ["sh", "-c", "echo from the shell"],
+                        [sys.executable, "-c", "print('traced')"]):
+            print(subprocess.run(command, capture_output=True, text=True).stdout, end="")
+        """,
+    )
+    _, trace = traced_run(tmp_path, ["prog.py"])
+    assert [process.name for process in trace.processes] == ["python prog.py", "python -c print('traced')"]
+
+
+def test_child_of_a_run_that_has_ended_runs_untraced(tmp_path: Path) -> None:
+    """A descendant started after the root saved the trace (nothing would collect its trace)."""
+    write(tmp_path / "child.py", CHILD_SCRIPT)
+    ended = ChildTracing(str(tmp_path / "gone"), TraceOptions())
+    command = ended.command_for([sys.executable, "child.py", "a"])
+    assert command is not None
+    plain = run_python(["child.py", "a"], tmp_path)
+    traced = run(command, tmp_path)
+    assert (traced.returncode, traced.stdout, traced.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert os.listdir(tmp_path) == ["child.py"]
+
+
+def test_no_trace_children(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", LAUNCHER)
+    write(tmp_path / "child.py", CHILD_SCRIPT)
+    write(tmp_path / "childmod.py", CHILD_MODULE)
+    traced, trace = traced_run(tmp_path, ["prog.py"], options=["--no-trace-children"])
+    assert len(trace.processes) == 1 and notes(traced) == []
+
+
+# -- forks ------------------------------------------------------------------------------------------
+
+FORKER = """
+import os, sys
+
+def in_child():
+    return sum(range(1000))
+
+def in_parent():
+    return sum(range(10))
+
+pid = os.fork()
+if pid == 0:
+    in_child()
+    how = sys.argv[1]
+    if how == "os-exit":
+        os._exit(4)
+    if how == "exception":
+        raise KeyError("from the child")
+    sys.exit(5)
+_, status = os.waitpid(pid, 0)
+in_parent()
+print("child ended with", os.WEXITSTATUS(status))
+"""
+
+
+@pytest.mark.parametrize("core", CORES)
+@pytest.mark.parametrize("how", ["os-exit", "exception", "sys-exit"])
+def test_fork(tmp_path: Path, core: str, how: str) -> None:
+    write(tmp_path / "prog.py", FORKER)
+    _, trace = traced_run(tmp_path, ["prog.py", how], core=core)
+    root, child = trace.processes
+    assert child.name == "python prog.py (fork)"
+    assert child.metadata["started_by"] == "fork" and child.metadata["parent_pid"] == root.pid
+    assert calls(child)["in_child"] == 1 and "in_parent" not in calls(child)
+    assert calls(root)["in_parent"] == 1 and "in_child" not in calls(root)
+    assert root.start_ns < child.start_ns < child.stop_ns < root.stop_ns
+    assert child.metadata["core"] == core
+
+
+# -- multiprocessing --------------------------------------------------------------------------------
+
+POOL = """
+import multiprocessing, sys
+
+def square(n):
+    return n * n
+
+def named_work():
+    print("named work", flush=True)
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context(sys.argv[1])
+    pool = context.Pool(2)
+    print(pool.map(square, range(8), chunksize=1))
+    pool.close()  # the workers finish (terminate() could end a spawned one before it started)
+    pool.join()
+    process = context.Process(target=named_work, name="named-worker")
+    process.start()
+    process.join()
+    print("exit code", process.exitcode)
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_multiprocessing(tmp_path: Path, method: str) -> None:
+    write(tmp_path / "prog.py", POOL)
+    _, trace = traced_run(tmp_path, ["prog.py", method])
+    root, *children = trace.processes
+    worker_prefix = f"{method.capitalize()}PoolWorker-"
+    workers = [child for child in children if child.name.startswith(worker_prefix)]
+    assert len(workers) == 2, [child.name for child in children]
+    assert sum(calls(worker).get("square", 0) for worker in workers) == 8
+    assert "square" not in calls(root)
+    (named,) = [child for child in children if child.name == "named-worker"]
+    assert calls(named)["named_work"] == 1
+    started_by = "fork" if method == "fork" else "exec"
+    assert {child.metadata["started_by"] for child in children} == {started_by}
+    assert {child.metadata["parent_pid"] for child in children} == {root.pid}
+    assert len(children) == 3  # no resource tracker: multiprocessing's helpers are not traced
+
+
+# -- children that do not end well ------------------------------------------------------------------
+
+
+def test_killed_child(tmp_path: Path) -> None:
+    write(
+        tmp_path / "prog.py",
+        """
+        import subprocess, sys
+        code = "import os, signal\\nos.kill(os.getpid(), signal.SIGKILL)"
+        print(subprocess.run([sys.executable, "-c", code]).returncode)
+        """,
+    )
+    traced, trace = traced_run(tmp_path, ["prog.py"])
+    assert len(trace.processes) == 1
+    (note,) = notes(traced)
+    assert "ended without saving its trace (killed?)" in note and "python -c import os, signal" in note
+
+
+def test_child_ended_by_sigterm_saves_its_trace(tmp_path: Path) -> None:
+    write(
+        tmp_path / "prog.py",
+        """
+        import subprocess, sys
+        code = ("import time\\ndef before_sleep():\\n    print('ready', flush=True)\\n"
+                "before_sleep()\\ntime.sleep(60)")
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        print(child.stdout.readline(), end="")
+        child.terminate()
+        print(child.wait())
+        """,
+    )
+    traced, trace = traced_run(tmp_path, ["prog.py"])
+    assert traced.stdout == "ready\n-15\n"
+    root, child = trace.processes
+    assert calls(child)["before_sleep"] == 1  # saved by its SIGTERM handler, which then let it die
+    assert child.stop_ns < root.stop_ns and len(notes(traced)) == 1  # "1 child process traced too"
+
+
+def test_child_still_running_when_the_program_ends(tmp_path: Path) -> None:
+    write(
+        tmp_path / "prog.py",
+        """
+        import subprocess, sys
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(sys.argv[1], "w") as file:
+            file.write(str(sleeper.pid))
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3); print('late child')"])
+        """,
+    )
+    pids = []
+    try:
+        plain = run_python(["prog.py", "plain.pid"], tmp_path)
+        pids.append(int((tmp_path / "plain.pid").read_text()))
+        wait = {"PULSETRACE_CHILDREN_WAIT": "4"}  # the late child needs far less, even on a busy machine
+        traced = run_pulsetrace(["run", "-o", "trace.pulse", "prog.py", "traced.pid"], tmp_path, env=wait)
+        pids.append(int((tmp_path / "traced.pid").read_text()))
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+    assert plain.returncode == traced.returncode == 0
+    assert plain.stdout == traced.stdout == "late child\n"
+    trace = read_trace(tmp_path / "trace.pulse")
+    assert [process.name for process in trace.processes][1:] == [
+        "python -c import time; time.sleep(0.3); print('late child')"
+    ]
+    assert notes(traced)[1:] == [
+        f"pulsetrace: note: child process {pids[1]} (python -c import time; time.sleep(60)) was still "
+        "running: it is not in the trace"
+    ]
+
+
+# -- other outputs ----------------------------------------------------------------------------------
+
+
+def test_chrome_json_has_every_process(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", FORKER)
+    traced = run_pulsetrace(["run", "-o", "trace.json", "prog.py", "os-exit"], tmp_path)
+    assert traced.returncode == 0, traced.stderr
+    events = load_json_trace(tmp_path / "trace.json")["traceEvents"]
+    names = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}
+    assert sorted(names.values()) == ["python prog.py", "python prog.py (fork)"]
+    child_pid = next(pid for pid, name in names.items() if name.endswith("(fork)"))
+    child_slices = {e["name"].split(" (")[0] for e in events if e.get("ph") == "X" and e["pid"] == child_pid}
+    assert "in_child" in child_slices and "in_parent" not in child_slices
+
+
+def test_summary_counts_every_process(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", POOL)
+    traced = run_pulsetrace(["run", "-o", "trace.pulse", "prog.py", "fork"], tmp_path)
+    trace = read_trace(tmp_path / "trace.pulse")
+    title = next(line for line in traced.stderr.splitlines() if "functions by self time" in line)
+    total = sum(sum(calls(process).values()) for process in trace.processes)
+    assert title.startswith(f"pulsetrace: {total:,} calls in ") and " (4 processes); top 10 of " in title
