@@ -396,3 +396,22 @@ def test_summary_counts_every_process(tmp_path: Path) -> None:
     title = next(line for line in traced.stderr.splitlines() if "functions by self time" in line)
     total = sum(sum(calls(process).values()) for process in trace.processes)
     assert title.startswith(f"pulsetrace: {total:,} calls in ") and " (4 processes); top 10 of " in title
+
+
+def test_subprocess_imported_before_pulsetrace_starts(tmp_path: Path) -> None:
+    """subprocess binds fork_exec when it is imported: a process that imported it before the run started
+    (here the launcher itself, as a tool embedding pulsetrace might) still gets its children traced."""
+    write(tmp_path / "child.py", "def child_work():\n    return 7\nprint(child_work())\n")
+    write(tmp_path / "prog.py", "import subprocess, sys\nsubprocess.run([sys.executable, 'child.py'])\n")
+    launcher = (
+        "import subprocess, sys\n"
+        "from pulsetrace.cli.main import main\n"
+        "sys.argv = ['pulsetrace', 'run', '-q', '-o', 'trace.pulse', 'prog.py']\n"
+        "main()\n"
+    )
+    result = run([sys.executable, "-c", launcher], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "7\n"
+    trace = read_trace(tmp_path / "trace.pulse")
+    assert [process.name for process in trace.processes] == ["python prog.py", "python child.py"]
+    assert calls(trace.processes[1])["child_work"] == 1

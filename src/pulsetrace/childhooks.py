@@ -59,9 +59,18 @@ def install(tracing: ChildTracing, on_fork_in_child: Callable[[], None]) -> None
     if _real_fork_exec is None:
         _real_fork_exec = _in_place_of(_posixsubprocess.fork_exec, _fork_exec)
         _posixsubprocess.fork_exec = _fork_exec
+        _subprocess_binding(_real_fork_exec, _fork_exec)
     if _real_posix_spawn is None and hasattr(os, "posix_spawn"):
         _real_posix_spawn = _in_place_of(os.posix_spawn, _posix_spawn)
         os.posix_spawn = _posix_spawn
+
+
+def _subprocess_binding(old: Any, new: Any) -> None:
+    """subprocess (3.11+) binds ``_fork_exec`` when it is imported: if something imported it before the
+    hooks went in (a library of the program, or of a sitecustomize), its own name is swapped too."""
+    subprocess = sys.modules.get("subprocess")
+    if subprocess is not None and getattr(subprocess, "_fork_exec", None) is old:
+        subprocess._fork_exec = new  # type: ignore[attr-defined]
 
 
 def _in_place_of(real: Any, wrapper: Any) -> Any:
@@ -88,6 +97,7 @@ def uninstall() -> None:
 
         if _posixsubprocess.fork_exec is _fork_exec:
             _posixsubprocess.fork_exec = _real_fork_exec
+        _subprocess_binding(_fork_exec, _real_fork_exec)
         _real_fork_exec = None
     if _real_posix_spawn is not None:
         if os.posix_spawn is _posix_spawn:

@@ -6,7 +6,6 @@ import argparse
 import io
 import sys
 import threading
-import webbrowser
 from typing import Optional
 
 from ..model import read_any_trace
@@ -53,6 +52,8 @@ class ViewCommand(Command):
             sys.stdout.write(f"pulsetrace: serving {args.trace} at {server.url} (Ctrl-C to stop)\n")
             sys.stdout.flush()
             if args.open:
+                import webbrowser  # only here: it imports subprocess, which the run command must not
+
                 webbrowser.open(server.url)
             _wait_forever()
         except KeyboardInterrupt:
