@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import pytest
+
 from helpers_cli import run_pulsetrace
 from line_oracle import collect
-
 from pulsetrace.filegroups import FileGrouper
 from pulsetrace.model import ProcessTrace, Trace
 from pulsetrace.model.lines import CodeKey, LineStats
@@ -32,7 +32,9 @@ from pulsetrace.writers import OutputError, save
 STDLIB = sysconfig.get_paths()["stdlib"]
 
 
-def process_with(lines: Optional[LineStats], sources: Optional[Dict[str, str]] = None, pid: int = 1) -> ProcessTrace:
+def process_with(
+    lines: Optional[LineStats], sources: Optional[Dict[str, str]] = None, pid: int = 1
+) -> ProcessTrace:
     return ProcessTrace(
         pid=pid,
         name=f"python prog.py ({pid})",
@@ -101,7 +103,10 @@ def test_edges_link_lines_to_the_functions_they_called() -> None:
     by_name = {callee["name"]: callee for callee in callees}
     assert by_name["work"]["fileId"] == file_ids["/proj/lib.py"] and not by_name["work"]["summarised"]
     assert by_name["dumps"]["fileId"] == -1 and by_name["dumps"]["summarised"]
-    edges = [(e["file"], e["line"], callees[e["callee"]]["name"], e["count"], e["totalNs"]) for e in document["edges"]]
+    edges = [
+        (e["file"], e["line"], callees[e["callee"]]["name"], e["count"], e["totalNs"])
+        for e in document["edges"]
+    ]
     assert edges == [("/proj/lib.py", 2, "dumps", 2, 480), ("/proj/prog.py", 3, "work", 2, 2000)]
     assert all(edge["fileId"] == file_ids[edge["file"]] for edge in document["edges"])
     # a called function whose lines are shown is listed in its file, for the "callers" links
@@ -134,7 +139,10 @@ def test_file_names_and_modules_by_group() -> None:
     assert display_path(site, "site-packages", "/proj") == "requests/api.py"
     assert module_name(site, "site-packages", "/proj") == "requests.api"
     assert module_name("<frozen importlib._bootstrap>", "stdlib", "/proj") == "importlib._bootstrap"
-    assert (display_path("<string>", "other", "/proj"), module_name("<string>", "other", "/proj")) == ("<string>", "")
+    assert (display_path("<string>", "other", "/proj"), module_name("<string>", "other", "/proj")) == (
+        "<string>",
+        "",
+    )
     assert display_path("/elsewhere/x.py", "other", "/proj") == "/elsewhere/x.py"
 
 
@@ -152,7 +160,13 @@ def test_a_trace_without_line_statistics_is_refused() -> None:
 
 
 def test_processes_are_added_together() -> None:
-    trace = Trace([process_with(sample_stats(), SOURCES, 1), process_with(None, pid=2), process_with(sample_stats(), pid=3)])
+    trace = Trace(
+        [
+            process_with(sample_stats(), SOURCES, 1),
+            process_with(None, pid=2),
+            process_with(sample_stats(), pid=3),
+        ]
+    )
     document = heatmap_document(trace)
     prog = next(entry for entry in document["files"] if entry["path"] == "/proj/prog.py")
     assert prog["lines"] == [[1, 2, 100, 100], [3, 4, 200, 4200], [4, 2, 60, 60]]
@@ -262,7 +276,9 @@ def test_report_refuses_a_trace_without_lines(tmp_path: Path) -> None:
     program.write_text(textwrap.dedent(PROGRAM).replace("from helper import square", "square = abs"))
     traced = run_pulsetrace(["run", "-o", str(tmp_path / "t.pulse"), str(program)], cwd=tmp_path)
     assert traced.returncode == 0, traced.stderr
-    result = run_pulsetrace(["report", str(tmp_path / "t.pulse"), "-o", str(tmp_path / "x.heatmap.html")], cwd=tmp_path)
+    result = run_pulsetrace(
+        ["report", str(tmp_path / "t.pulse"), "-o", str(tmp_path / "x.heatmap.html")], cwd=tmp_path
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "pulsetrace: error: this trace has no line statistics: record it with line collection on "
