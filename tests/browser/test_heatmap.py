@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
-from line_oracle import collect
 
+from line_oracle import collect
 from pulsetrace.reports.heatmap import heatmap_document
 from pulsetrace.writers import save
 
