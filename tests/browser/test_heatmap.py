@@ -101,6 +101,18 @@ def test_the_index_lists_project_files_by_self_time(page: Any, heatmap: Tuple[st
     assert row.nth(2).inner_text() == str(shapes["linesRun"])
     assert row.nth(3).inner_text() == f"{shapes['hits']:,}"
     assert row.nth(7).inner_text() == f"line {shapes['hottestLine']}"
+    # the hottest lines of all files, by the chosen metric
+    top = max(((f, row) for f in document["files"] for row in f["lines"]), key=lambda item: item[1][2])
+    first = page.locator(".hottest-lines tr").first
+    assert first.locator("a").inner_text() == f"{top[0]['label']}:{top[1][0]}"
+    page.click("button.metric[data-metric='hits']")
+    assert page.inner_text(".hottest-lines h2") == "Hottest lines by hits"
+    by_hits = max(((f, row) for f in document["files"] for row in f["lines"]), key=lambda item: item[1][1])
+    first = page.locator(".hottest-lines tr").first
+    assert first.locator("a").inner_text() == f"{by_hits[0]['label']}:{by_hits[1][0]}"
+    assert first.locator("td").nth(1).inner_text() == f"{by_hits[1][1]:,}"
+    source = {"shapes.py": SHAPES, "long_module.py": LONG, "prog.py": PROGRAM_TEXT}[by_hits[0]["label"]]
+    assert first.locator("td.snippet").inner_text().strip() == source.splitlines()[by_hits[1][0] - 1].strip()
     # the standard library was summarised per function, json.dumps among them
     assert "dumps" in page.locator("section.summaries").inner_text()
 
