@@ -6,6 +6,8 @@ import html
 import json
 import os
 import re
+import subprocess
+import sys
 import sysconfig
 import textwrap
 from pathlib import Path
@@ -285,3 +287,17 @@ def test_report_refuses_a_trace_without_lines(tmp_path: Path) -> None:
         "(pulsetrace run --lines)"
     ]
     assert not (tmp_path / "x.heatmap.html").exists()
+
+
+def test_an_install_ships_the_page(tmp_path: Path) -> None:
+    """The page's files are package data: a build (what pip installs) carries every one of them."""
+    pytest.importorskip("setuptools")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path / "lib")],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    web = tmp_path / "lib" / "pulsetrace" / "web"
+    needed = {"heatmap.html", "heatmap.css", *heatmap_html.MODULES}
+    assert needed <= {path.name for path in web.iterdir()}
