@@ -259,13 +259,16 @@ def test_the_minimap_shows_the_hot_end_and_scrolls_there(
     assert page.evaluate("window.scrollY") == 0
     box = page.locator("canvas.minimap").bounding_box()
     assert box is not None and box["height"] > 600
-    # the loop at the end of the file is the hottest part: the bottom of the strip is red
-    bottom = page.evaluate(
-        """() => { const c = document.querySelector('canvas.minimap');
-                   const d = c.getContext('2d').getImageData(c.width / 2, c.height - 2, 1, 1).data;
-                   return [d[0], d[1], d[2]]; }"""
+    # the loop at the end of the file is the hottest part: the bottom of the strip is red, the middle pale
+    colours = page.evaluate(
+        """() => { const c = document.querySelector('canvas.minimap'), g = c.getContext('2d');
+                   const at = y => Array.from(g.getImageData(c.width / 2, y, 1, 1).data.slice(0, 3));
+                   const bottom = [1, 2, 3, 4, 5, 6].map(k => at(c.height - k));
+                   return { bottom, middle: at(c.height / 2) }; }"""
     )
-    assert bottom[0] > 200 and bottom[2] < 100
+    reddest = min(colours["bottom"], key=lambda rgb: rgb[2])
+    assert reddest[0] > 200 and reddest[2] < 60, colours
+    assert colours["middle"][2] > 200, colours
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 3)
     page.wait_for_function("window.scrollY > 1000")
     last = page.locator("#L401").bounding_box()
@@ -288,3 +291,22 @@ def test_damaged_data_is_a_message_on_the_page(
         page.inner_text(".note.error")
         == "This heatmap cannot be shown: the heatmap data is missing or damaged."
     )
+
+
+def test_new_data_redraws_the_view_in_place(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    """What the live view will do: hand the page a newer document; the file shown stays, numbers change."""
+    url, document = heatmap
+    shapes = file_entry(document, "shapes.py")
+    open_page(page, url, f"#file={shapes['path']}")
+    page.evaluate(
+        """path => {
+             const data = structuredClone(window.pulsetraceHeatmap.data);
+             const file = data.files.find(f => f.path === path);
+             file.lines = file.lines.map(([line, hits, own, total]) => [line, hits * 2, own * 2, total * 2]);
+             window.pulsetraceHeatmap.update(data);
+           }""",
+        shapes["path"],
+    )
+    rows = {row[0]: row for row in shapes["lines"]}
+    assert page.inner_text("#L5 .hits") == f"{rows[5][1] * 2:,}"
+    assert "shapes.py" in page.inner_text(".crumbs")

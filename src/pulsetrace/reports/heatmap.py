@@ -47,7 +47,8 @@ def heatmap_document(
         raise NoLineStatsError(
             "this trace has no line statistics: record it with line collection on (pulsetrace run --lines)"
         )
-    stats = merged(process.lines for process in recorded if process.lines is not None)
+    parts = [process.lines for process in recorded if process.lines is not None]
+    stats = parts[0] if len(parts) == 1 else merged(parts)  # one process: no copy needed, it is only read
     sources: Dict[str, str] = {}
     for process in recorded:
         sources.update(process.sources)
