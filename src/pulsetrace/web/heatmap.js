@@ -23,8 +23,18 @@ export class HeatmapApp {
     this.setData(data);
     this.renderBar();
     window.addEventListener("hashchange", () => this.render());
-    window.addEventListener("scroll", () => this.minimap?.draw(), { passive: true });
-    window.addEventListener("resize", () => this.minimap?.draw());
+    // The minimap's frame follows scrolling, redrawn at most once per animation frame.
+    let drawPending = false;
+    const redraw = () => {
+      if (drawPending) return;
+      drawPending = true;
+      requestAnimationFrame(() => {
+        drawPending = false;
+        this.minimap?.draw();
+      });
+    };
+    window.addEventListener("scroll", redraw, { passive: true });
+    window.addEventListener("resize", redraw);
     document.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopover(); });
     document.addEventListener("click", (event) => { if (!event.target.closest(".popover")) closePopover(); });
     this.render();

@@ -148,7 +148,7 @@ export function renderFile(container, app, file, target) {
       `${file.hottestLine}</a>.` : "") +
     (functions ? ` <select class="jump" aria-label="Jump to a function"><option value="">Jump to a function…` +
       `</option>${functions}</select>` : "") + "</p>" + sourceNote +
-    `<div class="code-wrap"><div class="code metric-${metric}" role="table" aria-label="${escapeHtml(file.label)}">` +
+    `<div class="code-wrap"><div class="code metric-${metric}" aria-label="${escapeHtml(file.label)}">` +
     `<div class="row head"><span class="ln">line</span><span class="num hits">hits</span>` +
     `<span class="num self">self</span><span class="num total">total</span><span class="links"></span>` +
     `<span class="src"></span></div>${table.skeleton()}</div></div>` +
