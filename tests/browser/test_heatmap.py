@@ -310,3 +310,40 @@ def test_new_data_redraws_the_view_in_place(page: Any, heatmap: Tuple[str, Dict[
     rows = {row[0]: row for row in shapes["lines"]}
     assert page.inner_text("#L5 .hits") == f"{rows[5][1] * 2:,}"
     assert "shapes.py" in page.inner_text(".crumbs")
+
+
+def test_keys_step_through_the_hot_lines(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    shapes = file_entry(document, "shapes.py")
+    open_page(page, url, f"#file={shapes['path']}")
+    # half-way up the log scale: a tenth and more of the hottest line's self time (99 v / max >= 9)
+    top = max(row[2] for row in shapes["lines"])
+    hot = [row[0] for row in shapes["lines"] if 99 * row[2] >= 9 * top]
+    assert shapes["hottestLine"] in hot
+    visited = []
+    for key in ["n"] * (len(hot) + 1) + ["p", "p"]:
+        page.keyboard.press(key)
+        line = int(page.url.rsplit("&line=", 1)[1])
+        assert page.locator(".row.target").get_attribute("id") == f"L{line}"
+        visited.append(line)
+    assert visited == [*hot, hot[0], hot[-1], hot[-2] if len(hot) > 1 else hot[0]]
+    page.go_back()  # stepping did not add to the history: back leaves the file
+    assert page.url == "about:blank"
+
+
+def test_odd_file_names_keep_working_permalinks(page: Any, tmp_path: Path) -> None:
+    script = tmp_path / "main script & co #1.py"
+    script.write_text("total = 0\nfor i in range(50):\n    total += i\n")
+    output = tmp_path / "odd.heatmap.html"
+    save(collect(str(script)), output)
+    page.goto(output.as_uri())
+    page.click("a.file-link >> text=main script & co #1.py")
+    page.wait_for_selector(".code")
+    page.click("#L3 a.ln")
+    page.wait_for_selector("#L3.target")
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)  # the permalink, opened afresh
+    page.wait_for_selector("#L3.target")
+    assert page.inner_text(".crumbs .path") == "main script & co #1.py"
+    assert page.inner_text("#L3 .hits") == "50"

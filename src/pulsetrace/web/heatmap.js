@@ -6,7 +6,7 @@
 import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
 import { renderIndex } from "./heatmap_index.js";
 import { highlightLines } from "./heatmap_highlight.js";
-import { closePopover, renderFile, showMetric } from "./heatmap_file.js";
+import { closePopover, renderFile, showMetric, stepHotLine } from "./heatmap_file.js";
 
 export class HeatmapApp {
   constructor(bar, main, data) {
@@ -35,7 +35,7 @@ export class HeatmapApp {
     };
     window.addEventListener("scroll", redraw, { passive: true });
     window.addEventListener("resize", redraw);
-    document.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopover(); });
+    document.addEventListener("keydown", (event) => this.onKey(event));
     document.addEventListener("click", (event) => { if (!event.target.closest(".popover")) closePopover(); });
     this.render();
   }
@@ -68,6 +68,15 @@ export class HeatmapApp {
       let max = 0;
       for (const file of data.files) for (const row of file.lines) max = Math.max(max, row[metric.column]);
       this.globalMax[name] = max;
+    }
+  }
+
+  onKey(event) {
+    if (event.key === "Escape") return closePopover();
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest?.("input, select, textarea")) return;
+    if (event.key === "n" || event.key === "p") {
+      closePopover();
+      stepHotLine(this, event.key === "n" ? 1 : -1);
     }
   }
 
@@ -119,6 +128,7 @@ export class HeatmapApp {
   render(options = {}) {
     closePopover();
     this.minimap = null;
+    this.fileView = null;
     const route = parseHash(location.hash);
     const file = route.file === null ? null : this.filesByPath.get(route.file);
     const scroll = window.scrollY;
