@@ -215,6 +215,9 @@ def test_callees_and_callers_lead_to_each_other(page: Any, heatmap: Tuple[str, D
     url, document = heatmap
     shapes = file_entry(document, "shapes.py")
     open_page(page, url, f"#file={shapes['path']}")
+    # on any row the buttons stay readable: their text is never the hot rows' white
+    colours = page.eval_on_selector_all(".row button", "nodes => nodes.map(n => getComputedStyle(n).color)")
+    assert colours and "rgb(255, 255, 255)" not in colours
     page.click("#L11 button.callees")
     popover = page.locator(".popover")
     assert popover.locator(".popover-title").inner_text() == "Calls made by line 11"

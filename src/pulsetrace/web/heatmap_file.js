@@ -144,11 +144,12 @@ export function renderFile(container, app, file, target) {
     `<span class="path" title="${escapeHtml(file.path)}">${escapeHtml(file.label)}</span></nav>` +
     `<p class="summary file-stats">${formatCount(file.linesRun)} lines run, ${formatCount(file.hits)} hits, ` +
     `${formatDuration(file.selfNs)} self time (${formatPercent(file.selfNs, totals.selfNs)} of all). ` +
-    '<span class="muted keys">Keys <kbd>n</kbd> / <kbd>p</kbd>: next / previous hot line.</span> ' +
     (file.hottestLine ? `Hottest line: <a class="hottest" href="${fileHref(file.path, file.hottestLine)}">` +
       `${file.hottestLine}</a>.` : "") +
     (functions ? ` <select class="jump" aria-label="Jump to a function"><option value="">Jump to a function…` +
-      `</option>${functions}</select>` : "") + "</p>" + sourceNote +
+      `</option>${functions}</select>` : "") +
+    ' <span class="muted keys">Keys <kbd>n</kbd> / <kbd>p</kbd>: next / previous hot line.</span></p>' +
+    sourceNote +
     `<div class="code-wrap"><div class="code metric-${metric}" aria-label="${escapeHtml(file.label)}">` +
     `<div class="row head"><span class="ln">line</span><span class="num hits">hits</span>` +
     `<span class="num self">self</span><span class="num total">total</span><span class="links"></span>` +
