@@ -224,6 +224,7 @@ def test_callees_and_callers_lead_to_each_other(page: Any, heatmap: Tuple[str, D
     page.keyboard.press("Escape")
     assert page.locator(".popover").count() == 0
     page.click("#L4 button.callers")  # area() is called from shapes.py:11 and from prog.py
+    assert page.inner_text(".popover-title") == "Callers of area (line 4)"
     callers = page.locator(".popover a").all_inner_texts()
     assert callers == ["shapes.py:11", f"prog.py:{FAST_CALL}"]  # most time first
     page.click(f".popover a >> text=prog.py:{FAST_CALL}")

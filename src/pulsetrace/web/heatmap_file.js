@@ -239,8 +239,11 @@ function openPopover(app, file, lineno, kind, anchor) {
   const popover = document.createElement("div");
   popover.className = `popover ${kind}`;
   popover.setAttribute("role", "dialog");
-  popover.innerHTML = `<div class="popover-title">${kind === "callees" ? "Calls made by" : "Callers of the function at"} line ` +
-    `${lineno}</div><table>${items.join("")}</table>`;
+  // Functions defined on one line (a lambda beside its def) are named together.
+  const defined = file.functions.filter((f) => f.lineno === lineno).map((f) => f.name).join(", ");
+  const title = kind === "callees" ? `Calls made by line ${lineno}`
+    : `Callers of ${defined || "the function"} (line ${lineno})`;
+  popover.innerHTML = `<div class="popover-title">${escapeHtml(title)}</div><table>${items.join("")}</table>`;
   document.body.appendChild(popover);
   const box = anchor.getBoundingClientRect();
   const left = Math.min(box.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - popover.offsetWidth - 8);
