@@ -91,7 +91,10 @@ def test_longest_extension_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_extension_lists_the_known_ones() -> None:
-    known = r"known extensions: \.collapsed, \.folded, \.heatmap\.html, \.htm, \.html, \.json, \.json\.gz, \.prof, "
+    known = (
+        r"known extensions: \.collapsed, \.folded, \.heatmap\.html, \.htm, \.html, \.json, \.json\.gz, "
+        r"\.prof, "
+    )
     with pytest.raises(OutputError, match=known):
         writer_for("trace.txt")
     with pytest.raises(OutputError, match="trace"):
