@@ -9,11 +9,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type
 from .. import __version__
 from .base import CLIError, Command
 from .combine import CombineCommand
+from .live import LiveCommand
 from .report import ReportCommand
 from .run import RunCommand
 
 # The subcommands, in the order `pulsetrace -h` lists them.
-COMMANDS: List[Type[Command]] = [RunCommand, ReportCommand, CombineCommand]
+COMMANDS: List[Type[Command]] = [RunCommand, LiveCommand, ReportCommand, CombineCommand]
 
 
 def build_parser(
