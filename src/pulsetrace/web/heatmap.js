@@ -1,0 +1,142 @@
+// The heatmap page: reads the embedded data, keeps the reader's choices (metric, scale, sort,
+// filter) and shows the file index or one file according to the address's hash, so every view
+// has a permalink and the browser's back button works. setData() takes a new document (the
+// live view feeds snapshots this way) and redraws what is shown.
+
+import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
+import { renderIndex } from "./heatmap_index.js";
+import { closePopover, renderFile } from "./heatmap_file.js";
+
+export class HeatmapApp {
+  constructor(bar, main, data) {
+    this.bar = bar;
+    this.main = main;
+    this.metric = "self";
+    this.scale = "file"; // heat relative to the hottest line of this file, or of all files ("all")
+    this.sort = { key: "selfNs", dir: -1 };
+    this.summarySort = { key: "selfNs", dir: -1 };
+    this.filter = "";
+    this.collapsed = new Set();
+    this.minimap = null;
+    this.lastRoute = "";
+    this.setData(data);
+    this.renderBar();
+    window.addEventListener("hashchange", () => this.render());
+    window.addEventListener("scroll", () => this.minimap?.draw(), { passive: true });
+    window.addEventListener("resize", () => this.minimap?.draw());
+    document.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopover(); });
+    document.addEventListener("click", (event) => { if (!event.target.closest(".popover")) closePopover(); });
+    this.render();
+  }
+
+  setData(data) {
+    if (!data || !Array.isArray(data.files) || !Array.isArray(data.edges)) {
+      throw new Error("the heatmap data is missing or damaged");
+    }
+    this.data = data;
+    this.filesByPath = new Map(data.files.map((file) => [file.path, file]));
+    // path -> line -> edges out of that line (callees) / into the function starting there (callers)
+    this.calleesByLine = new Map();
+    this.callersByLine = new Map();
+    const add = (index, path, line, edge) => {
+      if (!index.has(path)) index.set(path, new Map());
+      const lines = index.get(path);
+      if (!lines.has(line)) lines.set(line, []);
+      lines.get(line).push(edge);
+    };
+    for (const edge of data.edges) {
+      add(this.calleesByLine, edge.file, edge.line, edge);
+      const callee = data.callees[edge.callee];
+      if (callee.fileId >= 0) add(this.callersByLine, callee.file, callee.lineno, edge);
+    }
+    for (const lines of this.callersByLine.values()) {
+      for (const edges of lines.values()) edges.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);
+    }
+    this.globalMax = {};
+    for (const [name, metric] of Object.entries(METRICS)) {
+      let max = 0;
+      for (const file of data.files) for (const row of file.lines) max = Math.max(max, row[metric.column]);
+      this.globalMax[name] = max;
+    }
+  }
+
+  // A new document for the same program: redraw in place, keeping the scroll position.
+  update(data) {
+    const scroll = window.scrollY;
+    this.setData(data);
+    this.render({ keepScroll: true });
+    window.scrollTo(0, scroll);
+  }
+
+  renderBar() {
+    const buttons = Object.entries(METRICS).map(([name, metric]) =>
+      `<button class="metric" data-metric="${name}" aria-pressed="${name === this.metric}">${metric.label}</button>`,
+    ).join("");
+    const legend = [0, 0.25, 0.5, 0.75, 1].map((h) => heatColour(h)).join(", ");
+    this.bar.innerHTML =
+      `<a class="brand" href="#">pulsetrace heatmap</a><span class="title"></span>` +
+      `<span class="controls"><span class="segmented" role="group" aria-label="Colour lines by">${buttons}</span>` +
+      `<label>Heat relative to <select id="scale"><option value="file">this file</option>` +
+      `<option value="all">all files</option></select></label>` +
+      `<span class="legend" title="cold to hot (log scale)">cold<span class="ramp" ` +
+      `style="background:linear-gradient(to right, ${legend})"></span>hot</span></span>`;
+    this.bar.querySelector(".title").textContent = this.data.title || "";
+    this.bar.querySelectorAll("button.metric").forEach((button) => button.addEventListener("click", () => {
+      this.metric = button.dataset.metric;
+      this.bar.querySelectorAll("button.metric").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+      this.render({ keepScroll: true });
+    }));
+    const scale = this.bar.querySelector("#scale");
+    scale.value = this.scale;
+    scale.addEventListener("change", () => {
+      this.scale = scale.value;
+      this.render({ keepScroll: true });
+    });
+  }
+
+  render(options = {}) {
+    closePopover();
+    this.minimap = null;
+    const route = parseHash(location.hash);
+    const file = route.file === null ? null : this.filesByPath.get(route.file);
+    const scroll = window.scrollY;
+    document.body.classList.toggle("file-view", Boolean(file));
+    if (route.file !== null && !file) {
+      this.main.innerHTML = "";
+      const note = document.createElement("p");
+      note.className = "note missing";
+      note.textContent = `No lines were recorded in ${route.file}. `;
+      const back = document.createElement("a");
+      back.href = "#";
+      back.textContent = "All files";
+      note.appendChild(back);
+      this.main.appendChild(note);
+    } else if (file) {
+      renderFile(this.main, this, file, options.keepScroll ? 0 : route.line);
+    } else {
+      renderIndex(this.main, this);
+    }
+    if (options.keepScroll) {
+      window.scrollTo(0, scroll);
+      this.minimap?.draw();
+    }
+    document.title = (file ? `${file.label} - ` : "") + `${this.data.title || "heatmap"} - pulsetrace heatmap`;
+  }
+}
+
+function start() {
+  const bar = document.getElementById("bar");
+  const main = document.getElementById("main");
+  try {
+    const data = JSON.parse(document.getElementById("heatmap-data").textContent);
+    window.pulsetraceHeatmap = new HeatmapApp(bar, main, data);
+  } catch (error) {
+    main.innerHTML = "";
+    const note = document.createElement("p");
+    note.className = "note error";
+    note.textContent = `This heatmap cannot be shown: ${error.message}.`;
+    main.appendChild(note);
+  }
+}
+
+if (document.getElementById("heatmap-data")) start();

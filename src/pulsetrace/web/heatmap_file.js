@@ -1,0 +1,212 @@
+// One file of the heatmap: its source with every line coloured by the chosen metric, the numbers
+// beside each line, callers / callees popovers, a minimap of the whole file and permalinks per line.
+
+import {
+  METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatMetric, formatPercent, groupBadge,
+  heatColour, heatOf, heatRgb, heatTextClass,
+} from "./heatmap_common.js";
+
+function lineCell(value, metric) {
+  return value ? formatMetric(metric, value) : "";
+}
+
+function calleeLabel(app, callee) {
+  if (!callee.file) return "C function";
+  const file = callee.fileId >= 0 ? app.data.files[callee.fileId].label : callee.file;
+  return `${file}:${callee.lineno}`;
+}
+
+// The rows of the source table as one HTML string (thousands of lines render in one go).
+function sourceRows(app, file, rowsByLine, lineCount, max) {
+  const metric = app.metric;
+  const column = METRICS[metric].column;
+  const callees = app.calleesByLine.get(file.path) || new Map();
+  const callers = app.callersByLine.get(file.path) || new Map();
+  const html = [];
+  for (let lineno = 1; lineno <= lineCount; lineno++) {
+    const row = rowsByLine.get(lineno);
+    const code = file.code ? (file.code[lineno - 1] ?? "") : "";
+    let style = "";
+    let classes = "row";
+    if (row) {
+      const heat = heatOf(row[column], max);
+      style = ` style="--heat:${heatColour(heat)}"`;
+      classes += ` run ${heatTextClass(heat)}`;
+    }
+    const buttons = [];
+    const out = callees.get(lineno);
+    if (out) {
+      buttons.push(`<button class="callees" data-line="${lineno}" title="Functions called from this line">` +
+        `→ ${out.length}</button>`);
+    }
+    const into = callers.get(lineno);
+    if (into) {
+      buttons.push(`<button class="callers" data-line="${lineno}" title="Lines that called this function">` +
+        `← ${into.length}</button>`);
+    }
+    html.push(`<div class="${classes}" id="L${lineno}" data-line="${lineno}"${style}>` +
+      `<a class="ln" href="${fileHref(file.path, lineno)}">${lineno}</a>` +
+      `<span class="num hits">${row ? formatCount(row[1]) : ""}</span>` +
+      `<span class="num self">${row ? lineCell(row[2], "self") : ""}</span>` +
+      `<span class="num total">${row ? lineCell(row[3], "total") : ""}</span>` +
+      `<span class="links">${buttons.join("")}</span>` +
+      `<span class="src">${code || " "}</span></div>`);
+  }
+  return html.join("");
+}
+
+export function renderFile(container, app, file, target) {
+  const metric = app.metric;
+  const rowsByLine = new Map(file.lines.map((row) => [row[0], row]));
+  const lastRun = file.lines.length ? file.lines[file.lines.length - 1][0] : 0;
+  const lineCount = Math.max(file.code ? file.code.length : 0, lastRun);
+  const max = app.scale === "all" ? app.globalMax[metric] : Math.max(0, ...file.lines.map((r) => r[METRICS[metric].column]));
+  const totals = app.data.totals;
+  const sourceNote = file.source === "disk"
+    ? '<p class="note source-note">The trace did not store this file\'s text: it was read from disk when the ' +
+      "report was made and may have changed since the run.</p>"
+    : file.source === "" ? '<p class="note source-note">The source of this file is not available.</p>' : "";
+  const functions = file.functions.map((f) => `<option value="${f.lineno}">${escapeHtml(f.name)} ` +
+    `(line ${f.lineno})</option>`).join("");
+  container.innerHTML =
+    `<nav class="crumbs"><a href="#" class="back">All files</a> › ${groupBadge(file.group)} ` +
+    `<span class="path" title="${escapeHtml(file.path)}">${escapeHtml(file.label)}</span></nav>` +
+    `<p class="summary file-stats">${formatCount(file.linesRun)} lines run, ${formatCount(file.hits)} hits, ` +
+    `${formatDuration(file.selfNs)} self time (${formatPercent(file.selfNs, totals.selfNs)} of all). ` +
+    (file.hottestLine ? `Hottest line: <a class="hottest" href="${fileHref(file.path, file.hottestLine)}">` +
+      `${file.hottestLine}</a>.` : "") +
+    (functions ? ` <select class="jump" aria-label="Jump to a function"><option value="">Jump to a function…` +
+      `</option>${functions}</select>` : "") + "</p>" + sourceNote +
+    `<div class="code-wrap"><div class="code metric-${metric}" role="table" aria-label="${escapeHtml(file.label)}">` +
+    `<div class="row head"><span class="ln">line</span><span class="num hits">hits</span>` +
+    `<span class="num self">self</span><span class="num total">total</span><span class="links"></span>` +
+    `<span class="src"></span></div>${sourceRows(app, file, rowsByLine, lineCount, max)}</div></div>` +
+    '<canvas class="minimap" aria-label="Minimap of the file: click to scroll there"></canvas>';
+
+  const jump = container.querySelector("select.jump");
+  if (jump) {
+    jump.addEventListener("change", () => {
+      if (jump.value) location.hash = fileHref(file.path, parseInt(jump.value, 10));
+    });
+  }
+  container.querySelector(".code").addEventListener("click", (event) => {
+    const button = event.target.closest("button.callees, button.callers");
+    if (!button) return;
+    event.stopPropagation();
+    const lineno = parseInt(button.dataset.line, 10);
+    openPopover(app, file, lineno, button.classList.contains("callees") ? "callees" : "callers", button);
+  });
+  app.minimap = new Minimap(container.querySelector("canvas.minimap"), file, rowsByLine, lineCount, max, metric);
+  if (target) {
+    const row = document.getElementById(`L${target}`);
+    if (row) {
+      row.classList.add("target");
+      row.scrollIntoView({ block: "center" });
+    }
+  } else {
+    window.scrollTo(0, 0);
+  }
+  app.minimap.draw();
+}
+
+function openPopover(app, file, lineno, kind, anchor) {
+  closePopover();
+  const items = [];
+  if (kind === "callees") {
+    for (const edge of app.calleesByLine.get(file.path).get(lineno)) {
+      const callee = app.data.callees[edge.callee];
+      const label = escapeHtml(calleeLabel(app, callee));
+      const where = callee.fileId >= 0
+        ? `<a href="${fileHref(app.data.files[callee.fileId].path, callee.lineno)}">${label}</a>`
+        : `<span class="muted">${label}${callee.summarised ? " (summarised)" : ""}</span>`;
+      items.push(`<tr><td class="text"><b>${escapeHtml(callee.name)}</b> ${where}</td>` +
+        `<td class="num">${formatCount(edge.count)}×</td><td class="num">${formatDuration(edge.totalNs)}</td></tr>`);
+    }
+  } else {
+    for (const edge of app.callersByLine.get(file.path).get(lineno)) {
+      const caller = edge.fileId >= 0 ? app.data.files[edge.fileId] : null;
+      const label = escapeHtml(`${caller ? caller.label : edge.file}:${edge.line}`);
+      const where = caller ? `<a href="${fileHref(caller.path, edge.line)}">${label}</a>` : `<span class="muted">${label}</span>`;
+      items.push(`<tr><td class="text">${where}</td><td class="num">${formatCount(edge.count)}×</td>` +
+        `<td class="num">${formatDuration(edge.totalNs)}</td></tr>`);
+    }
+  }
+  const popover = document.createElement("div");
+  popover.className = `popover ${kind}`;
+  popover.setAttribute("role", "dialog");
+  popover.innerHTML = `<div class="popover-title">${kind === "callees" ? "Calls made by" : "Callers of the function at"} line ` +
+    `${lineno}</div><table>${items.join("")}</table>`;
+  document.body.appendChild(popover);
+  const box = anchor.getBoundingClientRect();
+  const left = Math.min(box.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - popover.offsetWidth - 8);
+  popover.style.left = `${Math.max(window.scrollX + 4, left)}px`;
+  popover.style.top = `${box.bottom + window.scrollY + 4}px`;
+  // The popover goes when a link in it is followed, on Escape, or on a click anywhere else.
+  popover.addEventListener("click", (event) => { if (event.target.closest("a")) closePopover(); });
+}
+
+export function closePopover() {
+  document.querySelectorAll(".popover").forEach((node) => node.remove());
+}
+
+// A strip down the right edge: one stripe per line coloured like its row, the visible part framed;
+// clicking or dragging scrolls the page there.
+class Minimap {
+  constructor(canvas, file, rowsByLine, lineCount, max, metric) {
+    this.canvas = canvas;
+    this.lineCount = Math.max(1, lineCount);
+    this.heats = new Float32Array(this.lineCount + 1).fill(-1);
+    const column = METRICS[metric].column;
+    for (const [lineno, row] of rowsByLine) this.heats[lineno] = heatOf(row[column], max);
+    this.code = canvas.parentElement.querySelector(".code");
+    const scrollTo = (event) => {
+      const box = canvas.getBoundingClientRect();
+      const share = Math.max(0, Math.min(1, (event.clientY - box.top) / box.height));
+      const codeTop = this.code.getBoundingClientRect().top + window.scrollY;
+      const target = codeTop + share * this.code.offsetHeight - window.innerHeight / 2;
+      window.scrollTo(0, Math.max(0, target));
+    };
+    canvas.addEventListener("pointerdown", (event) => {
+      canvas.setPointerCapture(event.pointerId);
+      scrollTo(event);
+      const move = (e) => scrollTo(e);
+      canvas.addEventListener("pointermove", move);
+      canvas.addEventListener("pointerup", () => canvas.removeEventListener("pointermove", move), { once: true });
+    });
+  }
+
+  draw() {
+    const canvas = this.canvas;
+    if (!canvas.isConnected) return;
+    const ratio = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    const ctx = canvas.getContext("2d");
+    ctx.scale(ratio, ratio);
+    ctx.fillStyle = getComputedStyle(canvas).backgroundColor;
+    ctx.fillRect(0, 0, width, height);
+    const perLine = height / this.lineCount;
+    // Several lines can share a pixel row: the hottest of them is drawn, so no hot line vanishes.
+    for (let y = 0; y < height; y++) {
+      const first = Math.floor(y / perLine) + 1;
+      const last = Math.min(this.lineCount, Math.max(first, Math.floor((y + 1) / perLine)));
+      let heat = -1;
+      for (let lineno = first; lineno <= last; lineno++) heat = Math.max(heat, this.heats[lineno]);
+      if (heat < 0) continue;
+      const [r, g, b] = heatRgb(heat);
+      ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
+      ctx.fillRect(0, y, width, 1);
+    }
+    const box = this.code.getBoundingClientRect();
+    if (box.height > 0) {
+      const top = Math.max(0, -box.top / box.height) * height;
+      const bottom = Math.min(1, (window.innerHeight - box.top) / box.height) * height;
+      ctx.strokeStyle = "rgba(0, 0, 0, 0.55)";
+      ctx.lineWidth = 1.5;
+      ctx.strokeRect(1, top + 1, width - 2, Math.max(4, bottom - top - 2));
+    }
+  }
+}
