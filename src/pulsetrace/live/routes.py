@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Tuple
 
+from ..reports.highlight import highlighted_lines
 from .files import read_text
-from .source import highlighted_lines
 from .state import LiveState
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
@@ -126,7 +126,7 @@ class LiveRoutes:
         text = read_text(path)
         if text is None:
             return _text(404, "not found")
-        return _json({"id": file_id, "path": path, "lines": highlighted_lines(text)})
+        return _json({"id": file_id, "path": path, "lines": highlighted_lines(text, path)})
 
 
 def split_target(target: str) -> Tuple[str, Dict[str, str]]:
