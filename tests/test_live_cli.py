@@ -171,7 +171,8 @@ def test_output_writes_the_heatmap_report_at_exit(tmp_path: Path) -> None:
     assert f"pulsetrace: wrote the heatmap report to {report}" in result.stderr
     page = report.read_text()
     assert page.startswith("<!DOCTYPE html>") and "prog.py" in page and "square_all" in page
-    bad = run_pulsetrace(["live", "--port", "0", "-o", str(tmp_path / "no" / "r.html"), str(program)], tmp_path)
+    nowhere = str(tmp_path / "no" / "r.html")
+    bad = run_pulsetrace(["live", "--port", "0", "-o", nowhere, str(program)], tmp_path)
     assert bad.returncode == 2 and bad.stdout == ""
 
 

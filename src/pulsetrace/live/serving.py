@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional, Tuple
 
 from .routes import LiveRoutes, Response, split_target
+from .state import FINISHED
 
 KEEPALIVE_SECONDS = 1.0
 
@@ -29,6 +30,20 @@ class _Server(ThreadingHTTPServer):
     routes: LiveRoutes
     stopping: threading.Event
     on_thread: Callable[[], None]
+    # After the program's end Python refuses new threads (3.12+): requests are then answered one at
+    # a time by the serving thread, and event streams send the final state and close.
+    inline = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.inline:
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -98,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     self.wfile.write(b": waiting\n\n")
                 self.wfile.flush()
+                if self.server.inline and tick.status == FINISHED:
+                    break
         except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
             pass  # the page went away
         finally:
@@ -135,6 +152,10 @@ class LiveServer:
         )
         self._thread.daemon = True
         self._thread.start()
+
+    def answer_inline(self) -> None:
+        """From now on, answer requests in the serving thread (no new threads: the program has ended)."""
+        self._server.inline = True
 
     def stop(self) -> None:
         """Stop listening and end the event streams."""

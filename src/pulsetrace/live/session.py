@@ -150,6 +150,8 @@ class LiveSession:
             if self._finished:
                 return
             self._finished = True
+        if self.server is not None:
+            self.server.answer_inline()  # finish() runs at exit, when 3.12+ starts no new thread
         self.collector.stop()
         self._stop_ticking.set()
         if self._ticker is not None:
