@@ -6,6 +6,8 @@ not stopped or touched, only looked at while this thread holds the GIL.
 
 from __future__ import annotations
 
+import os
+import runpy
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -108,6 +110,7 @@ def capture_stacks(files: FileSet, skip: Set[int]) -> List[ThreadStack]:
             chain.append(frame)
             frame = frame.f_back
         del top, frame
+        chain = _program_frames(chain)
         stack = ThreadStack(ident, names.get(ident, f"thread {ident}"), ident == main_ident)
         stack.omitted = max(0, len(chain) - MAX_FRAMES)
         for each in reversed(chain[:MAX_FRAMES]):
@@ -121,6 +124,22 @@ def capture_stacks(files: FileSet, skip: Set[int]) -> List[ThreadStack]:
         stacks.append(stack)
     stacks.sort(key=lambda s: (not s.main, s.name))
     return stacks
+
+
+RUNNER_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runner.py")
+_RUNPY_FILES = {"<frozen runpy>", os.path.abspath(runpy.__file__)}
+
+
+def _program_frames(chain: List[FrameType]) -> List[FrameType]:
+    """The program's own frames (``chain`` is innermost first): under ``pulsetrace live`` the frames
+    of pulsetrace's runner and of runpy below the program are not the program's, and are left out."""
+    for index, frame in enumerate(chain):
+        if frame.f_code.co_filename == RUNNER_FILE:
+            rest = chain[:index]
+            while rest and rest[-1].f_code.co_filename in _RUNPY_FILES:
+                rest.pop()
+            return rest
+    return chain
 
 
 def _function_name(code: Any) -> str:
