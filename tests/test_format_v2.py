@@ -34,6 +34,7 @@ from pulsetrace.model.native import (
     TAG_THREAD_CUSTOM,
     THREAD_INDEX,
     VALUES_HEADER,
+    VERSION_WITHOUT_LINES,
     TraceFileError,
     iter_sections,
     parse_trace,
@@ -162,7 +163,7 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
 
 def test_version_and_section_layout() -> None:
     data = native_bytes(make_trace())
-    assert struct.unpack_from("<I", data, 8)[0] == FORMAT_VERSION == 2
+    assert struct.unpack_from("<I", data, 8)[0] == VERSION_WITHOUT_LINES == 2  # no line statistics
     tags = [section.tag for section in iter_sections(data)]
     assert tags == [
         b"PROC", b"FUNC",
@@ -347,7 +348,9 @@ def test_damaged_file_on_disk_names_the_file(tmp_path: Path) -> None:
 def test_unknown_future_version_is_refused() -> None:
     data = native_bytes(make_trace())
     expect_error(
-        data[:8] + struct.pack("<I", 3) + data[12:], "unsupported format version 3", "reads versions 1 and 2"
+        data[:8] + struct.pack("<I", 4) + data[12:],
+        "unsupported format version 4",
+        "reads versions 1, 2 and 3",
     )
 
 

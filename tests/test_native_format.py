@@ -36,6 +36,7 @@ from pulsetrace.model.native import (
     TAG_EVENTS,
     TAG_FUNCTIONS,
     TAG_PROCESS,
+    VERSION_WITHOUT_LINES,
     TraceFileError,
     iter_sections,
     load_trace,
@@ -394,7 +395,7 @@ def test_events_take_at_most_twelve_bytes_on_disk() -> None:
 def test_layout_is_the_documented_one() -> None:
     data = native_bytes(make_trace())
     assert data[:8] == MAGIC == b"\x89PLS\r\n\x1a\n"
-    assert struct.unpack_from("<I", data, 8)[0] == FORMAT_VERSION == 2
+    assert struct.unpack_from("<I", data, 8)[0] == VERSION_WITHOUT_LINES == 2  # no line statistics
     tags = [section.tag for section in iter_sections(data)]
     assert tags == [b"PROC", b"FUNC", b"EVTS", b"EVTS", b"EVTS", b"SRCS", b"SRCS", b"END!"]
     proc = json.loads(bytes(next(iter_sections(data)).payload))
@@ -477,7 +478,7 @@ def test_wrong_magic() -> None:
 
 def test_unsupported_versions() -> None:
     data = small_file()
-    expect_error(data[:8] + struct.pack("<I", 3) + data[12:], "unsupported format version 3", "newer")
+    expect_error(data[:8] + struct.pack("<I", 4) + data[12:], "unsupported format version 4", "newer")
     expect_error(data[:8] + struct.pack("<I", 0) + data[12:], "unsupported format version 0")
 
 

@@ -9,6 +9,7 @@ default, purpose group, help); ``TraceOptions`` holds validated values. A bad va
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -31,6 +32,7 @@ class OptionSpec:
 GROUP_FILTERS = "what is recorded"
 GROUP_EVENTS = "extra events on the timeline"
 GROUP_VALUES = "arguments and return values"
+GROUP_LINES = "line statistics (the heatmap)"
 GROUP_CORE = "recording engine"
 GROUP_OUTPUT = "output"
 
@@ -80,6 +82,20 @@ OPTIONS: Tuple[OptionSpec, ...] = (
     OptionSpec("log_exceptions", "bool", GROUP_EVENTS, "record every raised exception as an instant"),
     OptionSpec("log_gc", "bool", GROUP_EVENTS, "record garbage collections as slices"),
     OptionSpec(
+        "lines",
+        "bool",
+        GROUP_LINES,
+        "also record each source line's hits, self and total time, and the calls each line makes",
+    ),
+    OptionSpec(
+        "line_detail",
+        "choice",
+        GROUP_LINES,
+        "which files keep every line: project (default; the standard library and site-packages are "
+        "summarised per function) or all",
+        ("project", "all"),
+    ),
+    OptionSpec(
         "core", "choice", GROUP_CORE, "the core that records (default: c if it was built)", ("c", "python")
     ),
     OptionSpec(
@@ -113,6 +129,8 @@ class TraceOptions:
     log_print: bool = False
     log_exceptions: bool = False
     log_gc: bool = False
+    lines: bool = False
+    line_detail: str = "project"
     core: Optional[str] = None
     backend: Optional[str] = None
     process_name: Optional[str] = None
@@ -155,6 +173,11 @@ class TraceOptions:
             else:
                 where = _where(exclude or include)
             raise OptionError(f"include_files and exclude_files cannot be combined{where}: give one of them")
+        if self.lines and self.log_exceptions and sys.version_info < (3, 12):
+            raise OptionError(
+                "lines and log_exceptions cannot be combined before Python 3.12 (both need the trace hook): "
+                "give one of them"
+            )
 
     def as_dict(self) -> Dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}

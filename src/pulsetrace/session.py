@@ -206,6 +206,7 @@ class TraceSession:
                     )
                 self._note_fallback(tracer)
                 self._summarise(tracer)
+                self._summarise_lines(tracer, result.format)
                 self.report(
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
@@ -223,6 +224,26 @@ class TraceSession:
             self.report(
                 f"note: recorded with the slower Python core: {load_c_extension()[1]} (reinstall "
                 "pulsetrace where a C compiler and the Python headers are available to get the C core)"
+            )
+
+    def _summarise_lines(self, tracer: Tracer, format_name: str) -> None:
+        """lines=True: how much was counted, and a warning when the output format cannot hold it."""
+        lines = tracer.trace.process().lines
+        if lines is None:
+            return
+        from .writers import writer_named
+
+        kept = sum(len(numbers) for numbers in lines.files.values())
+        hits = sum(stat.hits for numbers in lines.files.values() for stat in numbers.values())
+        files = len(lines.files)
+        message = f"line statistics: {hits} hits on {kept} lines of {files} file{'s' if files != 1 else ''}"
+        if lines.functions:
+            message += f", {len(lines.functions)} library functions summarised"
+        self.report(message)
+        if not writer_named(format_name).keeps_lines:
+            self.report(
+                f"note: the {format_name} format has no place for line statistics; "
+                "save to a .pulse file to keep them"
             )
 
     def _summarise(self, tracer: Tracer) -> None:

@@ -12,7 +12,8 @@ from .cores import Core, CoreConfig, CoreError
 from .custom import CustomRecording, EventLog, gcevents, printing
 from .custom.exceptions import exception_sink
 from .filters import CodeFilter, FilterError, hidden_codes
-from .model import Trace
+from .linecollect import LineCollector, LineCollectorError
+from .model import LineStats, Trace
 from .model.build import build_trace
 from .options import OPTION_NAMES, OptionError, TraceOptions
 from .recording import Recording
@@ -68,6 +69,8 @@ class Tracer:
         log_print: bool = False,
         log_exceptions: bool = False,
         log_gc: bool = False,
+        lines: bool = False,
+        line_detail: str = "project",
         options: Optional[TraceOptions] = None,
         gives_way: bool = False,
     ) -> None:
@@ -81,6 +84,7 @@ class Tracer:
         self.gives_way = gives_way
         self._core: Optional[Core] = None
         self._custom: Optional[EventLog] = None  # the custom-event log of the current recording
+        self._lines: Optional[LineCollector] = None  # lines=True: the line collector of the recording
         self._trace: Optional[Trace] = None
         self._wall_anchor_ns = 0
         self._mono_anchor_ns = 0
@@ -150,6 +154,11 @@ class Tracer:
             self._wall_anchor_ns = time.time_ns()
             self._mono_anchor_ns = self._sparse_start_ns = time.monotonic_ns()
             self._start_custom()
+            try:
+                self._start_lines(None)
+            except TracerError:
+                self._stop_custom()
+                raise
             self._sparse_running = True
             _running = self
             return self
@@ -162,8 +171,14 @@ class Tracer:
         self._mono_anchor_ns = time.monotonic_ns()
         self._start_custom()
         try:
+            self._start_lines(core.backend)  # first: the core then records nothing of the collector's start
+        except TracerError:
+            self._stop_custom()
+            raise
+        try:
             core.start()
         except CoreError as exc:
+            self._stop_lines()
             self._stop_custom()
             raise TracerError(str(exc)) from None
         self._core = core
@@ -195,6 +210,7 @@ class Tracer:
             raise TracerError("cannot stop: this tracer is not recording")
         if self.options.trace_only:
             self._sparse_running = False
+            lines = self._stop_lines()
             custom = self._stop_custom()
             stop_ns = time.monotonic_ns()
             recording = Recording(
@@ -203,6 +219,7 @@ class Tracer:
         else:
             assert self._core is not None
             recording = self._core.stop()  # first: nothing below must be recorded
+            lines = self._stop_lines()
             custom = self._stop_custom()
         if _running is self:
             _running = None
@@ -212,8 +229,33 @@ class Tracer:
             mono_anchor_ns=self._mono_anchor_ns,
             process_name=self.process_name,
             custom=custom,
+            lines=lines,
         )
         return self._trace
+
+    def _start_lines(self, core_backend: Optional[str]) -> None:
+        """lines=True: start the line collector (TracerError when it cannot run here)."""
+        options = self.options
+        if not options.lines:
+            return
+        try:
+            collector = LineCollector(detail=options.line_detail, ignore=_own_code_objects())
+        except LineCollectorError as exc:
+            raise TracerError(str(exc)) from None
+        if collector.backend == "settrace" and options.log_exceptions and core_backend == "setprofile":
+            raise TracerError(
+                "lines and log_exceptions cannot be combined before Python 3.12 (both need the trace hook): "
+                "drop one of them"
+            )
+        try:
+            collector.start()
+        except LineCollectorError as exc:
+            raise TracerError(str(exc)) from None
+        self._lines = collector
+
+    def _stop_lines(self) -> Optional[LineStats]:
+        collector, self._lines = self._lines, None
+        return collector.stop() if collector is not None else None
 
     def _start_custom(self) -> None:
         """Open the custom-event log and install the hooks the options ask for."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, 
 
 from ..events import FUNC_PYTHON
 from ..recording import Recording, ThreadRecording
+from .lines import LineStats
 from .qualnames import qualify
 from .trace import ProcessTrace, ThreadTrace, Trace
 
@@ -60,10 +61,13 @@ def build_trace(
     metadata: Optional[Dict[str, Any]] = None,
     with_sources: bool = True,
     custom: Optional[CustomRecording] = None,
+    lines: Optional[LineStats] = None,
 ) -> Trace:
     """A one-process Trace from a core's Recording and the custom events recorded beside it."""
     argv = list(sys.argv if argv is None else argv)
-    filenames = sorted({f.filename for f in recording.functions if f.kind == FUNC_PYTHON})
+    filenames = {f.filename for f in recording.functions if f.kind == FUNC_PYTHON}
+    if lines is not None:  # the heatmap shows every file whose lines were counted
+        filenames.update(lines.files)
     meta: Dict[str, Any] = {
         "core": recording.core,
         "backend": recording.backend,
@@ -83,8 +87,9 @@ def build_trace(
         mono_anchor_ns=mono_anchor_ns,
         argv=argv,
         python_version=sys.version.split()[0],
-        sources=SourceTexts(filenames) if with_sources else {},
+        sources=SourceTexts(sorted(filenames)) if with_sources else {},
         metadata=meta,
+        lines=lines,
     )
     if custom is not None:
         process.instants = list(custom.instants)

@@ -6,7 +6,8 @@ Layout (docs/format.md is the full specification)::
     section  tag (4 bytes), u64 payload length, u32 CRC-32 of tag + length + payload, payload
     ...      per process: PROC (JSON), FUNC (function table), one EVTS per thread, each followed by
              that thread's optional ARGS / RETS (argument and return value text) and TCEV (custom
-             events); an optional PCEV (the process's custom events); SRCS per file
+             events); an optional PCEV (the process's custom events); an optional LINE (line
+             statistics, version 3); SRCS per file
     END!     u32 number of processes; nothing may follow
 
 All integers are little-endian. Readers skip sections whose tag they do not know (after checking
@@ -28,6 +29,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 from ..codec import fast_codec
 from ..events import ENTER_CALL, EXIT_RETURN
 from ..recording import FunctionInfo
+from .lines import LineStats
 from .native_custom import (
     ProcessCustom,
     ThreadCustom,
@@ -35,11 +37,14 @@ from .native_custom import (
     decode_thread_custom,
     decode_values,
 )
+from .native_lines import decode_lines
 from .trace import ProcessTrace, ThreadTrace, Trace
 
 MAGIC = b"\x89PLS\r\n\x1a\n"  # high bit, "PLS", CRLF, ^Z, LF: catches text-mode mangling like PNG's
-FORMAT_VERSION = 2  # 1: PROC/FUNC/EVTS/SRCS/END!, varint delta event streams; 2: + ARGS/RETS/TCEV/PCEV
-READABLE_VERSIONS = (1, 2)  # a version-1 file is a version-2 file without the sections 2 added
+# 1: PROC/FUNC/EVTS/SRCS/END!, varint delta event streams; 2: + ARGS/RETS/TCEV/PCEV; 3: + LINE
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # each version is the one before plus sections; files use the lowest that fits
+VERSION_WITHOUT_LINES = 2  # a trace without line statistics is written as version 2, for older readers
 
 HEADER = struct.Struct("<8sI")  # magic, format version
 SECTION = struct.Struct("<4sQI")  # tag, payload length, CRC-32 of tag + length + payload
@@ -57,6 +62,7 @@ TAG_ARGS = b"ARGS"
 TAG_RETVALS = b"RETS"
 TAG_THREAD_CUSTOM = b"TCEV"
 TAG_PROCESS_CUSTOM = b"PCEV"
+TAG_LINES = b"LINE"
 TAG_END = b"END!"
 VALUES_HEADER = struct.Struct("<IQ")  # ARGS / RETS: thread index, number of texts
 THREAD_INDEX = struct.Struct("<I")  # TCEV: thread index
@@ -104,7 +110,7 @@ def iter_sections(data: bytes, path: str = "<bytes>") -> Iterator[Section]:
     _, version = HEADER.unpack_from(data)
     if version not in READABLE_VERSIONS:
         newer = " (written by a newer pulsetrace: upgrade to read it)" if version > FORMAT_VERSION else ""
-        known = " and ".join(str(v) for v in READABLE_VERSIONS)
+        known = ", ".join(str(v) for v in READABLE_VERSIONS[:-1]) + f" and {READABLE_VERSIONS[-1]}"
         raise TraceFileError(
             path, f"unsupported format version {version}; this pulsetrace reads versions {known}{newer}"
         )
@@ -181,6 +187,8 @@ def parse_trace(data: bytes, path: str = "<bytes>") -> Trace:
                 current.add_values(tag, payload, path, section.offset)
             elif tag == TAG_THREAD_CUSTOM:
                 current.add_thread_custom(payload, path, section.offset)
+            elif tag == TAG_LINES:
+                current.add_lines(payload, path, section.offset)
             else:
                 current.add_process_custom(payload, path, section.offset)
         elif tag == TAG_END:
@@ -204,6 +212,7 @@ _PROCESS_SECTIONS = (
     TAG_RETVALS,
     TAG_THREAD_CUSTOM,
     TAG_PROCESS_CUSTOM,
+    TAG_LINES,
 )
 
 
@@ -227,6 +236,7 @@ class _ProcessParts:
     functions: Optional[List[FunctionInfo]] = None
     sources: Dict[str, str] = field(default_factory=dict)
     custom: Optional[ProcessCustom] = None
+    lines: Optional[LineStats] = None
 
     @property
     def label(self) -> str:
@@ -324,6 +334,17 @@ class _ProcessParts:
                 path, f"corrupt process custom events of {self.label} (byte {offset}): {exc}"
             ) from None
 
+    def add_lines(self, payload: memoryview, path: str, offset: int) -> None:
+        """LINE: the process's line statistics."""
+        if self.lines is not None:
+            raise TraceFileError(path, f"{self.label} has a second line statistics section at byte {offset}")
+        try:
+            self.lines = decode_lines(payload)
+        except (ValueError, zlib.error) as exc:
+            raise TraceFileError(
+                path, f"corrupt line statistics of {self.label} (byte {offset}): {exc}"
+            ) from None
+
     def _thread_after_events(self, index: int, what: str, path: str) -> Tuple[_ThreadInfo, str]:
         """The thread #index, whose events section must have come already."""
         threads = self.threads()
@@ -384,6 +405,7 @@ class _ProcessParts:
             instants=process.instants,
             counters=process.counters,
             objects=process.objects,
+            lines=self.lines,
         )
 
 

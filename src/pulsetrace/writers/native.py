@@ -25,6 +25,7 @@ from ..model.native import (
     TAG_END,
     TAG_EVENTS,
     TAG_FUNCTIONS,
+    TAG_LINES,
     TAG_PROCESS,
     TAG_PROCESS_CUSTOM,
     TAG_RETVALS,
@@ -35,9 +36,11 @@ from ..model.native import (
     THREAD_INDEX,
     U32,
     VALUES_HEADER,
+    VERSION_WITHOUT_LINES,
     section_crc,
 )
 from ..model.native_custom import encode_process_custom, encode_thread_custom, encode_values
+from ..model.native_lines import encode_lines
 from ..recording import FunctionInfo
 from .output import OutputError
 from .registry import Sink, Writer, register
@@ -52,10 +55,12 @@ class NativeWriter(Writer):
     name = "native"
     extensions = (".pulse",)
     description = "pulsetrace native trace (binary, compact; docs/format.md)"
+    keeps_lines = True
 
     def write(self, trace: Trace, stream: Sink) -> None:
         encode = fast_codec()[0]
-        stream.write(HEADER.pack(MAGIC, FORMAT_VERSION))
+        with_lines = any(process.lines is not None for process in trace.processes)
+        stream.write(HEADER.pack(MAGIC, FORMAT_VERSION if with_lines else VERSION_WITHOUT_LINES))
         for process in trace.processes:
             write_section(stream, TAG_PROCESS, process_metadata(process))
             write_section(stream, TAG_FUNCTIONS, function_table(process.functions))
@@ -79,6 +84,8 @@ class NativeWriter(Writer):
                     encode_process_custom, process, process.instants, process.counters, process.objects
                 )
                 write_section(stream, TAG_PROCESS_CUSTOM, body)
+            if process.lines is not None:
+                write_section(stream, TAG_LINES, encode_lines(process.lines))
             for filename, text in sorted(process.sources.items()):
                 name = filename.encode(TEXT_ENCODING, TEXT_ERRORS)
                 compressed = zlib.compress(text.encode(TEXT_ENCODING, TEXT_ERRORS), SOURCE_COMPRESSION)

@@ -23,6 +23,7 @@ class Writer:
     name: ClassVar[str]  # what `save(..., format_name=...)` and the CLI call the format
     extensions: ClassVar[Tuple[str, ...]]  # lower-case file name endings, with the dot
     description: ClassVar[str] = ""
+    keeps_lines: ClassVar[bool] = False  # whether the format holds line statistics (lines=True)
 
     def write(self, trace: Trace, stream: Sink) -> None:
         """Write the whole trace to ``stream``; raise OutputError if the trace cannot be written."""

@@ -1,0 +1,239 @@
+"""Line-level time accounting, shared by both line backends: each thread's stack of frames, the time of
+each line, and the conversion of what the threads counted into one ``LineStats``.
+
+The rules, which both backends follow (they only differ in how they learn of the events):
+
+- A line's *hit* is counted when its line event arrives. Its *interval* runs from that event to the
+  next line event of the same frame, or until the frame returns, yields or unwinds. The interval's
+  length goes to the line's ``total_ns``; minus the time spent in the Python functions it called, to
+  its ``self_ns``. C functions are not separate callees: their time is the calling line's own time,
+  as line_profiler counts it.
+- A generator or coroutine that resumes goes on at the line it stopped at: a new interval, no hit.
+- Recursion never counts a moment twice in a total: a line's interval adds to ``total_ns`` only when
+  the same line is not already open in an outer frame of the same code on the same thread; a call
+  edge (calling line -> function) adds its time only when no outer call along the same edge is open;
+  a function summary adds to ``total_ns`` only for its outermost frame. Self times never overlap.
+- A call edge counts calls (not resumptions) and the time of every entry into the callee, resumptions
+  included. Edges are kept for calling lines of detailed code only.
+- Code that is not kept in detail (``lines is None``) is summarised per function: calls, self time
+  and total time. Its lines are not listed, so it costs no line events.
+- Frames that began before recording (the block that called ``start()``) join the stack at their
+  first event; an exit with no matching frame is ignored. At stop every open frame is closed then.
+"""
+
+from __future__ import annotations
+
+from types import CodeType
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from ..events import FUNC_PYTHON
+from ..model.lines import CodeKey, LineStats
+from ..model.qualnames import qualify
+from ..recording import FunctionInfo
+
+_NOTHING_OPEN: FrozenSet[int] = frozenset()
+
+EdgeCounts = Dict[Tuple[int, CodeType], List[int]]  # (calling line, callee) -> [calls, total_ns]
+
+
+class CodeLines:
+    """What one thread counted for one code object."""
+
+    __slots__ = ("code", "lines", "calls", "self_ns", "total_ns", "edges")
+
+    def __init__(self, code: CodeType, detailed: bool) -> None:
+        self.code = code
+        # line number -> [hits, self_ns, total_ns]; None for code summarised per function
+        self.lines: Optional[Dict[int, List[int]]] = {} if detailed else None
+        self.calls = 0
+        self.self_ns = 0
+        self.total_ns = 0
+        self.edges: EdgeCounts = {}
+
+
+class Frame:
+    """One running Python frame on a thread's stack, with its open line interval."""
+
+    __slots__ = (
+        "data",
+        "lines",
+        "lineno",
+        "line_start",
+        "line_callee_ns",
+        "enter_ns",
+        "callee_ns",
+        "outer",
+        "open_outside",
+        "edge",
+    )
+
+    def __init__(self, data: CodeLines, ns: int, outer: Optional[Frame]) -> None:
+        self.data = data
+        self.lines = data.lines
+        self.lineno = 0  # the open line; 0 before the frame's first line event
+        self.line_start = ns
+        self.line_callee_ns = 0  # time in Python callees during the open line
+        self.enter_ns = ns
+        self.callee_ns = 0  # time in Python callees during this entry into the frame
+        self.outer = outer  # the next frame of the same code further out on this thread's stack
+        # lines of this code open in outer frames (recursion): their intervals already count this time
+        if outer is None:
+            self.open_outside = _NOTHING_OPEN
+        else:
+            self.open_outside = outer.open_outside | {outer.lineno}
+        self.edge: Optional[Tuple[CodeLines, int, CodeType]] = None  # the call edge this entry came by
+
+
+class ThreadLines:
+    """One thread's stack and counts. Only its own thread touches it while recording."""
+
+    __slots__ = ("stack", "codes", "innermost", "open_edges", "detail")
+
+    def __init__(self, detail: Callable[[CodeType], Optional[bool]]) -> None:
+        self.stack: List[Frame] = []
+        self.codes: Dict[CodeType, CodeLines] = {}
+        self.innermost: Dict[CodeType, Frame] = {}  # code -> its innermost frame on the stack
+        self.open_edges: Dict[Tuple[CodeLines, int, CodeType], int] = {}
+        # code -> True (lines in detail), False (summarised), None (not recorded: pulsetrace's own)
+        self.detail = detail
+
+    def data_for(self, code: CodeType) -> Optional[CodeLines]:
+        """The counts of ``code`` on this thread, created on first use; None for code never recorded."""
+        data = self.codes.get(code)
+        if data is None:
+            detailed = self.detail(code)
+            if detailed is None:
+                return None
+            data = self.codes[code] = CodeLines(code, detailed)
+        return data
+
+    def enter(self, ns: int, data: CodeLines, resumed_at: int, is_call: bool) -> Frame:
+        """A frame of ``data``'s code starts (``is_call``), resumes, or shows up for the first time (a
+        frame that began before recording); ``resumed_at`` is the line it goes on at (0: unknown)."""
+        code = data.code
+        frame = Frame(data, ns, self.innermost.get(code))
+        self.innermost[code] = frame
+        stack = self.stack
+        if stack:
+            caller = stack[-1]
+            if caller.lines is not None and caller.lineno:
+                edge = (caller.data, caller.lineno, code)
+                open_edges = self.open_edges
+                open_edges[edge] = open_edges.get(edge, 0) + 1
+                frame.edge = edge
+                if is_call:
+                    counts = caller.data.edges.get((caller.lineno, code))
+                    if counts is None:
+                        counts = caller.data.edges[(caller.lineno, code)] = [0, 0]
+                    counts[0] += 1
+        if resumed_at:
+            frame.lineno = resumed_at
+            if frame.lines is not None and resumed_at not in frame.lines:
+                frame.lines[resumed_at] = [0, 0, 0]  # a generator that began before recording
+        if is_call:
+            data.calls += 1
+        stack.append(frame)
+        return frame
+
+    def line(self, ns: int, frame: Frame, lineno: int) -> None:
+        """``frame`` (detailed, the innermost) starts line ``lineno``: close its open line, open this one."""
+        lines = frame.lines
+        assert lines is not None
+        previous = frame.lineno
+        if previous:
+            elapsed = ns - frame.line_start
+            stat = lines[previous]
+            stat[1] += elapsed - frame.line_callee_ns
+            if previous not in frame.open_outside:
+                stat[2] += elapsed
+        opened = lines.get(lineno)
+        if opened is None:
+            opened = lines[lineno] = [0, 0, 0]
+        opened[0] += 1
+        frame.lineno = lineno
+        frame.line_start = ns
+        frame.line_callee_ns = 0
+
+    def exit(self, ns: int, code: CodeType) -> None:
+        """The innermost frame of ``code`` returns, yields or unwinds (frames above it close too)."""
+        stack = self.stack
+        if not stack:
+            return
+        if stack[-1].data.code is not code:
+            if self.innermost.get(code) is None:
+                return  # it began before recording and never showed a line: nothing to close
+            while stack[-1].data.code is not code:  # exits that were never reported: close them here
+                self._close_top(ns)
+        self._close_top(ns)
+
+    def _close_top(self, ns: int) -> None:
+        frame = self.stack.pop()
+        data = frame.data
+        lines = frame.lines
+        if lines is not None and frame.lineno:
+            elapsed = ns - frame.line_start
+            stat = lines[frame.lineno]
+            stat[1] += elapsed - frame.line_callee_ns
+            if frame.lineno not in frame.open_outside:
+                stat[2] += elapsed
+        duration = ns - frame.enter_ns
+        data.self_ns += duration - frame.callee_ns
+        if frame.outer is None:
+            data.total_ns += duration
+            del self.innermost[data.code]
+        else:
+            self.innermost[data.code] = frame.outer
+        edge = frame.edge
+        if edge is not None:
+            still_open = self.open_edges[edge] - 1
+            if still_open:
+                self.open_edges[edge] = still_open
+            else:
+                del self.open_edges[edge]
+                edge[0].edges[(edge[1], edge[2])][1] += duration
+        if self.stack:
+            caller = self.stack[-1]
+            caller.line_callee_ns += duration
+            caller.callee_ns += duration
+
+    def close_all(self, ns: int) -> None:
+        """Recording stops: every frame still open ends now."""
+        while self.stack:
+            self._close_top(ns)
+
+
+def code_keys(codes: Iterable[CodeType]) -> Dict[CodeType, CodeKey]:
+    """How LineStats names each code object: the same qualified name as the trace's function table."""
+    ordered = list(codes)
+    rows = [FunctionInfo(FUNC_PYTHON, _bare_qualname(c), c.co_filename, c.co_firstlineno) for c in ordered]
+    return {code: CodeKey(row.filename, row.lineno, row.name) for code, row in zip(ordered, qualify(rows))}
+
+
+def _bare_qualname(code: CodeType) -> str:
+    return str(getattr(code, "co_qualname", code.co_name))
+
+
+def line_stats(threads: Iterable[ThreadLines]) -> LineStats:
+    """One LineStats adding up what every thread counted."""
+    threads = list(threads)
+    keys = code_keys({code for thread in threads for code in thread.codes})
+    stats = LineStats()
+    for thread in threads:
+        for code, data in thread.codes.items():
+            key = keys[code]
+            if data.lines is None:
+                summary = stats.function(key)
+                summary.calls += data.calls
+                summary.self_ns += data.self_ns
+                summary.total_ns += data.total_ns
+            else:
+                for lineno, (hits, self_ns, total_ns) in data.lines.items():
+                    stat = stats.line(key.filename, lineno)
+                    stat.hits += hits
+                    stat.self_ns += self_ns
+                    stat.total_ns += total_ns
+            for (caller_line, callee), (count, total_ns) in data.edges.items():
+                edge = stats.edge(key.filename, caller_line, keys[callee])
+                edge.count += count
+                edge.total_ns += total_ns
+    return stats

@@ -1,0 +1,244 @@
+"""The line collector on every line backend: hits, self and total times (with a clock the traced code
+moves itself, so every number is exact), call edges, recursion, generators, exceptions, threads,
+summaries of code outside the project, and the frame that started it."""
+
+from __future__ import annotations
+
+import dis
+import os
+import sys
+import textwrap
+import threading
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import pytest
+
+from pulsetrace.filegroups import FileGrouper
+from pulsetrace.linecollect import LINE_BACKENDS, LineCollector, LineCollectorError
+from pulsetrace.model.lines import CodeKey, LineStats
+
+HERE = os.path.abspath(__file__)
+
+
+class ProgramClock:
+    """A clock only the traced code moves (``CLOCK.now += n`` is no call, so it is nobody's callee)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+CLOCK = ProgramClock()
+
+
+def first_line(function: Callable[..., object]) -> int:
+    return function.__code__.co_firstlineno
+
+
+# The traced functions. Line numbers are taken relative to each def, so edits above do not matter.
+
+
+def leaf() -> None:
+    CLOCK.now += 100  # +1
+    CLOCK.now += 10  # +2
+
+
+def caller() -> None:
+    CLOCK.now += 1  # +1
+    leaf()  # +2
+    CLOCK.now += 5  # +3
+
+
+def recurse(n: int) -> None:
+    CLOCK.now += 1  # +1
+    if n:  # +2
+        recurse(n - 1)  # +3
+
+
+def generate() -> Iterator[int]:
+    CLOCK.now += 7  # +1
+    yield 1  # +2
+    CLOCK.now += 3  # +3
+
+
+def consume() -> None:
+    for _ in generate():  # +1
+        CLOCK.now += 100  # +2
+
+
+def boom() -> None:
+    CLOCK.now += 4  # +1
+    raise ValueError("boom")  # +2
+
+
+def catch() -> None:
+    try:  # +1
+        boom()  # +2
+    except ValueError:  # +3
+        CLOCK.now += 2  # +4
+
+
+def uses_stdlib() -> str:
+    return textwrap.dedent("  x\n  y\n")  # +1
+
+
+@pytest.fixture(params=LINE_BACKENDS)
+def collector(request: pytest.FixtureRequest) -> Iterator[LineCollector]:
+    made = LineCollector(backend=request.param, grouper=FileGrouper(os.path.dirname(HERE)), clock=CLOCK)
+    yield made
+    if made.running:
+        made.stop()
+
+
+def collect(collector: LineCollector, work: Callable[[], object]) -> LineStats:
+    collector.start()
+    try:
+        work()
+    finally:
+        stats = collector.stop()
+    return stats
+
+
+def numbers(stats: LineStats, function: Callable[..., object]) -> Dict[int, Tuple[int, int, int]]:
+    """Line offset from the def -> (hits, self_ns, total_ns), for the lines of ``function``."""
+    start = first_line(function)
+    lines = stats.files[HERE]
+    return {
+        lineno - start: (stat.hits, stat.self_ns, stat.total_ns)
+        for lineno, stat in lines.items()
+        if start < lineno <= start + 6 and lineno in _body_lines(function)
+    }
+
+
+def _body_lines(function: Callable[..., object]) -> List[int]:
+    code = function.__code__
+    return sorted({line for _, line in dis.findlinestarts(code) if line and line > code.co_firstlineno})
+
+
+def key(function: Callable[..., object]) -> CodeKey:
+    return CodeKey(HERE, first_line(function), function.__qualname__)
+
+
+def test_self_and_total_time_of_lines_and_their_callee(collector: LineCollector) -> None:
+    stats = collect(collector, caller)
+    assert numbers(stats, leaf) == {1: (1, 100, 100), 2: (1, 10, 10)}
+    assert numbers(stats, caller) == {1: (1, 1, 1), 2: (1, 0, 110), 3: (1, 5, 5)}
+    (edge,) = stats.callees_of(HERE, first_line(caller) + 2)
+    assert (edge.callee, edge.count, edge.total_ns) == (key(leaf), 1, 110)
+    assert stats.callers_of(key(leaf)) == [edge]
+
+
+def test_recursion_counts_each_moment_once_in_totals(collector: LineCollector) -> None:
+    stats = collect(collector, lambda: recurse(2))
+    # three frames; the recursive line's total is the outermost frame's (rec(1) took 2), self is 0
+    assert numbers(stats, recurse) == {1: (3, 3, 3), 2: (3, 0, 0), 3: (2, 0, 2)}
+    inner = stats.edges[(HERE, first_line(recurse) + 3, key(recurse))]
+    assert (inner.count, inner.total_ns) == (2, 2)
+
+
+def test_generator_resumes_at_its_line_without_a_hit(collector: LineCollector) -> None:
+    stats = collect(collector, consume)
+    assert numbers(stats, generate) == {1: (1, 7, 7), 2: (1, 0, 0), 3: (1, 3, 3)}
+    loop_hits, loop_self, loop_total = numbers(stats, consume)[1]
+    assert (loop_hits, loop_self, loop_total) == (2, 0, 10)
+    assert numbers(stats, consume)[2] == (1, 100, 100)
+    edge = stats.edges[(HERE, first_line(consume) + 1, key(generate))]
+    assert (edge.count, edge.total_ns) == (1, 10)  # one call, its time over both entries
+
+
+def test_exception_ends_the_frame_and_the_handler_counts(collector: LineCollector) -> None:
+    stats = collect(collector, catch)
+    assert numbers(stats, boom) == {1: (1, 4, 4), 2: (1, 0, 0)}
+    counted = numbers(stats, catch)
+    assert counted[2] == (1, 0, 4)
+    assert counted[4] == (1, 2, 2)
+
+
+def test_the_block_that_started_the_collector_is_counted(collector: LineCollector) -> None:
+    collector.start()
+    CLOCK.now += 50
+    marker = sys._getframe().f_lineno - 1
+    stats = collector.stop()
+    assert (stats.files[HERE][marker].hits, stats.files[HERE][marker].self_ns) == (1, 50)
+
+
+def test_threads_started_while_collecting_are_counted(collector: LineCollector) -> None:
+    def work() -> None:
+        thread = threading.Thread(target=caller)
+        thread.start()
+        thread.join()
+        caller()
+
+    stats = collect(collector, work)
+    assert numbers(stats, leaf) == {1: (2, 200, 200), 2: (2, 20, 20)}
+    assert stats.edges[(HERE, first_line(caller) + 2, key(leaf))].count == 2
+
+
+def test_standard_library_is_summarised_per_function(collector: LineCollector) -> None:
+    stats = collect(collector, uses_stdlib)
+    dedent = CodeKey(textwrap.__file__, first_line(textwrap.dedent), "dedent")
+    assert textwrap.__file__ not in stats.files
+    assert stats.functions[dedent].calls == 1
+    edge = stats.edges[(HERE, first_line(uses_stdlib) + 1, dedent)]
+    assert edge.count == 1
+    assert stats.functions[dedent].total_ns == edge.total_ns
+
+
+@pytest.mark.parametrize("backend", LINE_BACKENDS)
+def test_detail_all_keeps_the_standard_library_line_by_line(backend: str) -> None:
+    collector = LineCollector(backend=backend, detail="all", clock=CLOCK)
+    stats = collect(collector, uses_stdlib)
+    assert textwrap.__file__ in stats.files
+    assert not any(code.filename == textwrap.__file__ for code in stats.functions)
+    body = _body_lines(textwrap.dedent)
+    assert set(stats.files[textwrap.__file__]) & set(body)
+
+
+def test_real_clock_numbers_hold_together(collector: LineCollector) -> None:
+    real = LineCollector(backend=collector.backend, grouper=FileGrouper(os.path.dirname(HERE)))
+    stats = collect(real, lambda: [recurse(8) for _ in range(20)])
+    lines = numbers(stats, recurse)
+    assert [hits for hits, _, _ in lines.values()] == [180, 180, 160]
+    for _, self_ns, total_ns in lines.values():
+        assert 0 <= self_ns <= total_ns
+    edge = stats.edges[(HERE, first_line(recurse) + 3, key(recurse))]
+    assert edge.count == 160
+    assert edge.total_ns <= lines[3][2]
+
+
+def test_pulsetrace_code_is_never_counted(collector: LineCollector) -> None:
+    stats = collect(collector, caller)
+    package = os.path.dirname(os.path.abspath(str(sys.modules["pulsetrace"].__file__)))
+    assert not [name for name in stats.files if name.startswith(package)]
+    assert not [code for code in stats.functions if code.filename.startswith(package)]
+
+
+def test_misuse_is_reported() -> None:
+    with pytest.raises(LineCollectorError, match="line_detail 'some'"):
+        LineCollector(detail="some")
+    with pytest.raises(LineCollectorError, match="line backend 'nope'"):
+        LineCollector(backend="nope")
+    collector = LineCollector(clock=CLOCK)
+    with pytest.raises(LineCollectorError, match="not running"):
+        collector.stop()
+    collector.start()
+    try:
+        with pytest.raises(LineCollectorError, match="already running"):
+            collector.start()
+    finally:
+        collector.stop()
+
+
+def test_another_trace_function_is_left_alone() -> None:
+    def other(frame: object, event: str, arg: object) -> None:
+        return None
+
+    sys.settrace(other)
+    try:
+        with pytest.raises(LineCollectorError, match="another trace function"):
+            LineCollector(backend="settrace", clock=CLOCK).start()
+        assert sys.gettrace() is other
+    finally:
+        sys.settrace(None)
