@@ -62,9 +62,11 @@ def test_writers_are_chosen_by_extension() -> None:
     assert writer_for("OUT.JSON.GZ").name == "json.gz"
     assert writer_for("/a/b.json.gz").name == "json.gz"
     assert writer_for("out.speedscope.json").name == "speedscope"
+    assert writer_for("lines.heatmap.html").name == "heatmap"
     assert writers.known_extensions() == [
         ".collapsed",
         ".folded",
+        ".heatmap.html",
         ".json",
         ".json.gz",
         ".prof",
@@ -86,7 +88,7 @@ def test_longest_extension_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_extension_lists_the_known_ones() -> None:
-    known = r"known extensions: \.collapsed, \.folded, \.json, \.json\.gz, \.prof, "
+    known = r"known extensions: \.collapsed, \.folded, \.heatmap\.html, \.json, \.json\.gz, \.prof, "
     with pytest.raises(OutputError, match=known):
         writer_for("trace.txt")
     with pytest.raises(OutputError, match="trace"):

@@ -38,6 +38,7 @@ export function formatMetric(metric, value) {
 export function formatPercent(part, whole) {
   if (!whole) return "–";
   const share = (100 * part) / whole;
+  if (share > 0 && share < 0.05) return "<0.1%";
   return share >= 9.95 || share === 0 ? `${share.toFixed(0)}%` : `${share.toFixed(1)}%`;
 }
 

@@ -3,8 +3,11 @@
 // summarised instead of kept line by line.
 
 import {
-  escapeHtml, fileHref, formatCount, formatDuration, formatPercent, groupBadge, heatColour, heatOf,
+  METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatMetric, formatPercent, groupBadge, heatColour,
+  heatOf,
 } from "./heatmap_common.js";
+
+const TOP_LINES = 15;
 
 // Columns of the file tables: key into a file entry, heading, how to show it.
 const FILE_COLUMNS = [
@@ -72,6 +75,35 @@ function fileRow(file, totals, maxSelf) {
     `<td class="num">${hottest}</td></tr>`;
 }
 
+// The lines with the most of the chosen metric in all files: where to look first.
+function hottestLines(app) {
+  const column = METRICS[app.metric].column;
+  const best = [];
+  for (const file of app.data.files) {
+    for (const row of file.lines) {
+      if (row[column] <= 0) continue;
+      if (best.length < TOP_LINES || row[column] > best[best.length - 1].row[column]) {
+        best.push({ file, row });
+        best.sort((a, b) => b.row[column] - a.row[column]);
+        if (best.length > TOP_LINES) best.pop();
+      }
+    }
+  }
+  if (!best.length) return "";
+  const max = best[0].row[column];
+  const whole = app.metric === "hits" ? app.data.totals.hits : app.data.totals.selfNs;
+  const rows = best.map(({ file, row }) => {
+    const code = (file.code ? file.code[row[0] - 1] ?? "" : "").replace(/^\s+/, "");
+    const share = app.metric === "total" ? "" : formatPercent(row[column], whole);
+    return `<tr><td class="text"><span class="swatch" style="background:${heatColour(heatOf(row[column], max))}">` +
+      `</span><a href="${fileHref(file.path, row[0])}">${escapeHtml(file.label)}:${row[0]}</a></td>` +
+      `<td class="num">${formatMetric(app.metric, row[column])}</td><td class="num">${share}</td>` +
+      `<td class="text snippet">${code}</td></tr>`;
+  }).join("");
+  return `<section class="hottest-lines"><h2>Hottest lines by ${METRICS[app.metric].label.toLowerCase()}</h2>` +
+    `<table class="lines"><tbody>${rows}</tbody></table></section>`;
+}
+
 function summaryRow(summary) {
   const where = summary.file ? `${summary.file}:${summary.lineno}` : "";
   return `<tr><td class="text">${groupBadge(summary.group)} ${escapeHtml(summary.name)}</td>` +
@@ -91,6 +123,7 @@ export function renderIndex(container, app) {
     `run, ${formatCount(totals.hits)} line hits, ${formatDuration(totals.selfNs)} in all.</p>`);
   parts.push(`<p><input id="filter" type="search" placeholder="Filter files and functions" ` +
     `aria-label="Filter files and functions" value="${escapeHtml(app.filter)}"></p>`);
+  if (!filter) parts.push(hottestLines(app));
   let shown = 0;
   for (const group of data.groups) {
     const files = data.files.filter((file) => file.group === group.key);

@@ -1,0 +1,263 @@
+"""The heatmap page in a real browser: the file index, one file's coloured lines, callers and
+callees, the metric and scale switches, the minimap and permalinks.
+
+The page is made by the real writer (``save(trace, "x.heatmap.html")``) from line statistics that
+the test oracle (tests/line_oracle.py) collected while running a real program, and read from
+``file://`` as a person would open it; the expected numbers come from the same statistics.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, Tuple
+
+import pytest
+
+from line_oracle import collect
+from pulsetrace.reports.heatmap import heatmap_document
+from pulsetrace.writers import save
+
+SHAPES = '''\
+"""Helpers of the demo program."""
+
+
+def area(width, height):
+    return width * height
+
+
+def slow_sum(n):
+    total = 0
+    for i in range(n):
+        total += area(i, 2)
+    return total
+'''
+
+PROGRAM = """\
+import json
+
+from shapes import area, slow_sum
+
+
+def fast():
+    return area(3, 4)
+
+
+def main():
+    results = []
+    for _ in range(20):
+        results.append(slow_sum(300))
+    fast()
+    return len(json.dumps(results))
+
+
+main()
+"""
+
+PROGRAM_TEXT = PROGRAM.replace("import json\n", "import json\n\nimport long_module\n")
+FAST_CALL = PROGRAM_TEXT.splitlines().index("    return area(3, 4)") + 1  # where prog.py calls area()
+
+# A long file, so the minimap and scrolling have somewhere to go: its hot loop is at the end.
+LONG = "".join(f"v{i} = {i}\n" for i in range(1, 400)) + "for k in range(2000):\n    v1 += k\n"
+
+
+@pytest.fixture(scope="module")
+def heatmap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    """The page's address and the data it was made from."""
+    folder = tmp_path_factory.mktemp("heatmap")
+    (folder / "shapes.py").write_text(SHAPES)
+    (folder / "long_module.py").write_text(LONG)
+    (folder / "prog.py").write_text(PROGRAM_TEXT)
+    trace = collect(str(folder / "prog.py"))
+    output = folder / "out.heatmap.html"
+    save(trace, output)
+    yield output.as_uri(), heatmap_document(trace)
+
+
+def file_entry(document: Dict[str, Any], label: str) -> Dict[str, Any]:
+    return next(entry for entry in document["files"] if entry["label"] == label)
+
+
+def open_page(page: Any, url: str, fragment: str = "") -> None:
+    page.goto(url + fragment)
+    page.wait_for_selector("#main table.files, #main .code, #main .note")
+
+
+def background(page: Any, selector: str) -> Tuple[int, ...]:
+    colour = page.eval_on_selector(selector, "node => getComputedStyle(node).backgroundColor")
+    return tuple(int(part) for part in re.findall(r"\d+", colour)[:3])
+
+
+def test_the_index_lists_project_files_by_self_time(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    open_page(page, url)
+    project = page.locator('section.group[data-group="project"]')
+    labels = project.locator("a.file-link").all_inner_texts()
+    expected = sorted((f for f in document["files"] if f["group"] == "project"), key=lambda f: -f["selfNs"])
+    assert labels == [f["label"] for f in expected]
+    assert labels[0] == "shapes.py"  # the hot loop lives there
+    row = project.locator('tr[data-path$="shapes.py"] td')
+    shapes = file_entry(document, "shapes.py")
+    assert row.nth(2).inner_text() == str(shapes["linesRun"])
+    assert row.nth(3).inner_text() == f"{shapes['hits']:,}"
+    assert row.nth(7).inner_text() == f"line {shapes['hottestLine']}"
+    # the hottest lines of all files, by the chosen metric
+    top = max(((f, row) for f in document["files"] for row in f["lines"]), key=lambda item: item[1][2])
+    first = page.locator(".hottest-lines tr").first
+    assert first.locator("a").inner_text() == f"{top[0]['label']}:{top[1][0]}"
+    page.click("button.metric[data-metric='hits']")
+    assert page.inner_text(".hottest-lines h2") == "Hottest lines by hits"
+    by_hits = max(((f, row) for f in document["files"] for row in f["lines"]), key=lambda item: item[1][1])
+    first = page.locator(".hottest-lines tr").first
+    assert first.locator("a").inner_text() == f"{by_hits[0]['label']}:{by_hits[1][0]}"
+    assert first.locator("td").nth(1).inner_text() == f"{by_hits[1][1]:,}"
+    source = {"shapes.py": SHAPES, "long_module.py": LONG, "prog.py": PROGRAM_TEXT}[by_hits[0]["label"]]
+    assert first.locator("td.snippet").inner_text().strip() == source.splitlines()[by_hits[1][0] - 1].strip()
+    # the standard library was summarised per function, json.dumps among them
+    assert "dumps" in page.locator("section.summaries").inner_text()
+
+
+def test_sorting_filtering_and_collapsing(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    open_page(page, url)
+    project = 'section.group[data-group="project"]'
+    page.click(f"{project} button.sort[data-key='label']")
+    assert page.locator(f"{project} a.file-link").all_inner_texts() == [
+        "long_module.py",
+        "prog.py",
+        "shapes.py",
+    ]
+    page.click(f"{project} button.sort[data-key='label']")
+    assert page.locator(f"{project} a.file-link").all_inner_texts() == [
+        "shapes.py",
+        "prog.py",
+        "long_module.py",
+    ]
+    page.click(f"{project} button.sort[data-key='hits']")
+    by_hits = sorted((f for f in document["files"] if f["group"] == "project"), key=lambda f: -f["hits"])
+    assert page.locator(f"{project} a.file-link").all_inner_texts() == [f["label"] for f in by_hits]
+    page.fill("#filter", "SHAP")
+    assert page.locator(f"{project} a.file-link").all_inner_texts() == ["shapes.py"]
+    page.fill("#filter", "no such thing")
+    assert page.locator(".note.none").inner_text() == "Nothing matches the filter."
+    page.fill("#filter", "")
+    page.click(f"{project} button.toggle")
+    assert page.locator(f"{project} table").count() == 0
+    assert page.get_attribute(f"{project} button.toggle", "aria-expanded") == "false"
+    page.click(f"{project} button.toggle")
+    assert page.locator(f"{project} a.file-link").count() == 3
+
+
+def test_a_file_shows_every_line_coloured_cold_to_hot(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    open_page(page, url)
+    page.click("a.file-link >> text=shapes.py")
+    page.wait_for_selector(".code")
+    shapes = file_entry(document, "shapes.py")
+    rows = {row[0]: row for row in shapes["lines"]}
+    assert page.url.endswith("#file=" + re.sub("/", "%2F", shapes["path"]))
+    assert page.locator(".code .row:not(.head)").count() == len(SHAPES.splitlines())
+    assert page.inner_text("#L5 .hits") == f"{rows[5][1]:,}"
+    assert page.inner_text("#L11 .src") == "        total += area(i, 2)"
+    assert page.inner_text("#L2 .hits") == ""  # a blank line never runs
+    hottest = shapes["hottestLine"]
+    hot = background(page, f"#L{hottest} .src")
+    cold = background(page, "#L1 .src")  # the docstring line ran once, quickly
+    assert hot[0] > 200 and hot[2] < 100  # red
+    assert cold[2] > 200 and cold[0] < 240  # pale blue
+    # by hits, the loop line (10,020 hits) is the hottest one
+    page.click("button.metric[data-metric='hits']")
+    assert page.get_attribute("button.metric[data-metric='hits']", "aria-pressed") == "true"
+    most = max(shapes["lines"], key=lambda row: row[1])[0]
+    assert background(page, f"#L{most} .src") == (220, 38, 38)
+    page.click("button.metric[data-metric='self']")
+
+
+def test_heat_relative_to_all_files(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    prog = file_entry(document, "prog.py")
+    open_page(page, url, f"#file={prog['path']}")
+    own_scale = background(page, f"#L{prog['hottestLine']} .src")
+    assert own_scale == (220, 38, 38)  # the hottest line of its own file
+    page.select_option("#scale", "all")
+    # against shapes.py's loop, prog.py's own lines are cooler
+    assert background(page, f"#L{prog['hottestLine']} .src") != own_scale
+
+
+def test_callees_and_callers_lead_to_each_other(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    shapes = file_entry(document, "shapes.py")
+    open_page(page, url, f"#file={shapes['path']}")
+    page.click("#L11 button.callees")
+    popover = page.locator(".popover")
+    assert popover.locator(".popover-title").inner_text() == "Calls made by line 11"
+    assert re.fullmatch(r"area shapes\.py:4\s+6,000×\s+\S+ \S+s", popover.locator("tr").inner_text().strip())
+    page.keyboard.press("Escape")
+    assert page.locator(".popover").count() == 0
+    page.click("#L4 button.callers")  # area() is called from shapes.py:11 and from prog.py
+    callers = page.locator(".popover a").all_inner_texts()
+    assert callers == ["shapes.py:11", f"prog.py:{FAST_CALL}"]  # most time first
+    page.click(f".popover a >> text=prog.py:{FAST_CALL}")
+    page.wait_for_selector(f"#L{FAST_CALL}.target")
+    assert page.url.endswith(f"&line={FAST_CALL}") and "prog.py" in page.inner_text(".crumbs")
+    assert page.locator(".popover").count() == 0
+    page.go_back()
+    page.wait_for_selector(".crumbs >> text=shapes.py")
+
+
+def test_permalinks_open_a_line_and_say_so(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    long_module = file_entry(document, "long_module.py")
+    open_page(page, url, f"#file={long_module['path']}&line=380")
+    target = page.locator("#L380")
+    assert "target" in (target.get_attribute("class") or "")
+    box = target.bounding_box()
+    assert box is not None and 0 < box["y"] < 800
+    page.click("#L12 a.ln")
+    assert page.url.endswith("&line=12")
+    page.wait_for_selector("#L12.target")
+    # a file that recorded nothing, and a damaged address, say so instead of failing
+    open_page(page, url, "#file=%2Fnot%2Frecorded.py")
+    assert page.inner_text(".note.missing").startswith("No lines were recorded in /not/recorded.py.")
+    page.click(".note.missing a")
+    page.wait_for_selector("table.files")
+
+
+def test_the_minimap_shows_the_hot_end_and_scrolls_there(
+    page: Any, heatmap: Tuple[str, Dict[str, Any]]
+) -> None:
+    url, document = heatmap
+    long_module = file_entry(document, "long_module.py")
+    open_page(page, url, f"#file={long_module['path']}")
+    assert page.evaluate("window.scrollY") == 0
+    box = page.locator("canvas.minimap").bounding_box()
+    assert box is not None and box["height"] > 600
+    # the loop at the end of the file is the hottest part: the bottom of the strip is red
+    bottom = page.evaluate(
+        """() => { const c = document.querySelector('canvas.minimap');
+                   const d = c.getContext('2d').getImageData(c.width / 2, c.height - 2, 1, 1).data;
+                   return [d[0], d[1], d[2]]; }"""
+    )
+    assert bottom[0] > 200 and bottom[2] < 100
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 3)
+    page.wait_for_function("window.scrollY > 1000")
+    last = page.locator("#L401").bounding_box()
+    assert last is not None and 0 < last["y"] < 800
+
+
+def test_damaged_data_is_a_message_on_the_page(
+    page: Any, heatmap: Tuple[str, Dict[str, Any]], tmp_path: Path
+) -> None:
+    url, _ = heatmap
+    text = Path(url.replace("file://", "")).read_text(encoding="utf-8")
+    start = text.index('id="heatmap-data">') + len('id="heatmap-data">')
+    broken = tmp_path / "broken.heatmap.html"
+    broken.write_text(
+        text[:start] + '{"files": 3}' + text[text.index("</script>", start) :], encoding="utf-8"
+    )
+    page.goto(broken.as_uri())
+    page.wait_for_selector(".note.error")
+    assert (
+        page.inner_text(".note.error")
+        == "This heatmap cannot be shown: the heatmap data is missing or damaged."
+    )
