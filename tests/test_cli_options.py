@@ -125,7 +125,7 @@ def test_defaults_reach_the_tracer(tmp_path: Path) -> None:
     options = probe(run_pulsetrace(["run", "probe.py"], tmp_path))
     assert options["max_stack_depth"] is None and options["log_args"] is False
     assert options["min_duration"] == 0 and options["repr_limit"] == 100
-    assert (tmp_path / "result.json").exists()  # the default output
+    assert (tmp_path / "result.html").exists()  # the default output
 
 
 def test_trace_only_and_backend_reach_the_tracer(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_bad_configuration_stops_before_the_program(
     assert result.stderr.startswith("pulsetrace: error: ") and result.stderr.count("\n") == 1, result.stderr
     for text in expected:
         assert text in result.stderr, result.stderr
-    assert not (tmp_path / "result.json").exists()
+    assert not (tmp_path / "result.html").exists()
 
 
 def test_missing_flag_value_is_a_usage_error(tmp_path: Path) -> None:

@@ -140,9 +140,9 @@ def test_options_after_the_script_belong_to_the_script(tmp_path: Path) -> None:
     traced = run_pulsetrace(["run", "prog.py", *args], tmp_path)
     assert traced.returncode == 0, traced.stderr
     assert _argv(traced.stdout) == ["prog.py", *args]
-    assert (tmp_path / "result.json").exists()  # the default output, not the script's "-o"
+    assert (tmp_path / "result.html").exists()  # the default output, not the script's "-o"
     assert not (tmp_path / "other.json").exists()
-    assert summary_of(traced).group(3) == "result.json"
+    assert summary_of(traced).group(3) == "result.html"
 
 
 def test_double_dash_ends_pulsetrace_options(tmp_path: Path) -> None:

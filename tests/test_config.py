@@ -394,7 +394,7 @@ def test_help_groups_options_and_shows_defaults(
     assert positions == sorted(positions)
     flat = " ".join(text.split())
     assert "--max-stack-depth N" in flat and "(default: no limit)" in flat
-    assert "(default: result.json)" in flat and "(default: 100)" in flat
+    assert "(default: result.html)" in flat and "(default: 100)" in flat
     assert "--ignore-c-function, --no-ignore-c-function" in flat
     assert "now " not in flat
 
@@ -431,7 +431,7 @@ def test_session_builds_the_tracer_from_the_options(tmp_path: Path) -> None:
     assert session.output == str(tmp_path / "o.json")
     tracer = session._make_tracer()
     assert tracer.options == options
-    assert TraceSession().output == "result.json"
+    assert TraceSession().output == "result.html"
     session = TraceSession("given.json", options=options, core="python")
     assert session.output == "given.json" and session.options.core == "python"
     assert session._make_tracer().options.max_stack_depth == 3

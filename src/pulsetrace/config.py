@@ -40,7 +40,7 @@ from .options import OptionError, TraceOptions, convert, spec_for
 PYPROJECT = "pyproject.toml"
 TABLE = "tool.pulsetrace"
 OUTPUT_VARIABLE = "PULSETRACE_OUTPUT"
-DEFAULT_OUTPUT = "result.json"
+DEFAULT_OUTPUT = "result.html"  # the standalone viewer; -o picks any other format
 
 # Options that pyproject.toml may not set, and where to set them instead.
 NOT_IN_PYPROJECT: Dict[str, str] = {

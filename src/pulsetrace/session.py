@@ -63,7 +63,7 @@ class TraceSession:
     ) -> None:
         """``options`` are the tracing options (pulsetrace.config builds them from every source);
         ``output``, ``core`` and ``backend``, when given, override theirs. The trace goes to
-        ``output``, else ``options.output``, else result.json."""
+        ``output``, else ``options.output``, else result.html."""
         options = options if options is not None else TraceOptions()
         overrides = {name: value for name, value in (("core", core), ("backend", backend)) if value}
         if overrides:

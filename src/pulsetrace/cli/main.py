@@ -12,9 +12,10 @@ from .combine import CombineCommand
 from .live import LiveCommand
 from .report import ReportCommand
 from .run import RunCommand
+from .view import ViewCommand
 
 # The subcommands, in the order `pulsetrace -h` lists them.
-COMMANDS: List[Type[Command]] = [RunCommand, LiveCommand, ReportCommand, CombineCommand]
+COMMANDS: List[Type[Command]] = [RunCommand, LiveCommand, ViewCommand, ReportCommand, CombineCommand]
 
 
 def build_parser(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from ..model import Trace
-from . import chrome_json, collapsed, heatmap, native, pstats_writer, speedscope  # noqa: F401  (importing registers the built-in formats)
+from . import chrome_json, collapsed, heatmap, html, native, pstats_writer, speedscope  # noqa: F401  (importing registers the built-in formats)
 from .output import STDOUT, OutputError, check_output_path, open_output
 from .registry import Sink, Writer, known_extensions, register, writer_for, writer_named, writers
 

@@ -1,0 +1,400 @@
+// The timeline's tracks: what a lane is (a process or thread header, a thread's slices, its custom
+// spans and instants, a counter, a process's markers), how tall it is, how it draws itself into the
+// visible time window and what lies under a point.
+//
+// Drawing cost depends on what is visible, not on the trace size: slices of one depth are found by
+// binary search, and where slices are narrower than a pixel the run that starts inside that pixel is
+// skipped over with another binary search and drawn as one merged block.
+
+import { formatDuration } from "./format.js";
+import { KIND_C } from "./model.js";
+
+export const ROW_HEIGHT = 18;
+export const HEADER_HEIGHT = 22;
+const MARKER_ROW = 16;
+const COUNTER_HEIGHT = 56;
+const LABEL_MIN_PX = 28;
+const GROUP_CHECK_LIMIT = 64; // a merged run longer than this is not searched for highlighted slices
+const HIT_TOLERANCE_PX = 3;
+
+// Per-function fill colours: a stable hue from the name, warm for Python, cool for C functions.
+export function functionColors(functions) {
+  const normal = new Array(functions.length);
+  const faded = new Array(functions.length);
+  functions.forEach((func, i) => {
+    let hash = 2166136261;
+    for (let c = 0; c < func.name.length; c++) hash = Math.imul(hash ^ func.name.charCodeAt(c), 16777619);
+    const spread = (hash >>> 0) % 1000 / 1000;
+    const hue = func.kind === KIND_C ? 190 + spread * 60 : 10 + spread * 45;
+    const light = 58 + ((hash >>> 10) % 14);
+    normal[i] = `hsl(${hue.toFixed(0)}, 72%, ${light}%)`;
+    faded[i] = `hsl(${hue.toFixed(0)}, 18%, 88%)`;
+  });
+  return { normal, faded };
+}
+
+// Per thread, the slices of each depth in start order (they cannot overlap within one depth).
+export function depthIndex(thread) {
+  if (thread.depthIndex) return thread.depthIndex;
+  const { depth, count } = thread.slices;
+  const levels = thread.maxDepth + 1;
+  const offsets = new Int32Array(levels + 1);
+  for (let i = 0; i < count; i++) offsets[depth[i] + 1]++;
+  for (let d = 0; d < levels; d++) offsets[d + 1] += offsets[d];
+  const fill = offsets.slice(0, levels);
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[fill[depth[i]]++] = i;
+  thread.depthIndex = { offsets, order };
+  return thread.depthIndex;
+}
+
+// The first position in order[lo, hi) whose value in `values` is >= t (values sorted along order).
+function lowerBound(values, order, lo, hi, t) {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[order[mid]] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Builds the list of tracks for the current collapsed state; y is measured from the top of the lanes.
+export function layoutTracks(trace, collapsed, app) {
+  const tracks = [];
+  let y = 0;
+  const add = (track) => {
+    track.y = y;
+    y += track.height;
+    tracks.push(track);
+  };
+  for (const process of trace.processes) {
+    const key = `p${process.pid}`;
+    add({ kind: "header", key, level: 0, height: HEADER_HEIGHT, label: app.processLabel(process), process });
+    if (collapsed.has(key)) continue;
+    for (const counter of process.counters) add({ kind: "counter", height: COUNTER_HEIGHT, process, counter });
+    if (process.instants.length > 0 || process.objects.length > 0) {
+      add({ kind: "markers", height: MARKER_ROW, process, instants: process.instants, objects: process.objects });
+    }
+    for (const thread of process.threads) {
+      const threadKey = `${key}t${thread.index}`;
+      const calls = thread.slices.count.toLocaleString("en-US");
+      const label = `${app.threadLabel(thread)} · ${calls} calls`;
+      add({ kind: "header", key: threadKey, level: 1, height: HEADER_HEIGHT, label, process, thread });
+      if (collapsed.has(threadKey)) continue;
+      if (thread.instants.length > 0) {
+        add({ kind: "markers", height: MARKER_ROW, process, thread, instants: thread.instants, objects: [] });
+      }
+      if (thread.spans.length > 0) {
+        const rows = stackSpans(thread.spans);
+        add({ kind: "spans", height: rows * ROW_HEIGHT, process, thread, spans: thread.spans });
+      }
+      if (thread.slices.count > 0) {
+        add({ kind: "slices", height: (thread.maxDepth + 1) * ROW_HEIGHT + 4, process, thread });
+      }
+    }
+  }
+  return { tracks, height: y };
+}
+
+// Gives each span a row so that overlapping spans do not cover each other; returns the row count.
+function stackSpans(spans) {
+  const rowEnds = [];
+  for (const span of spans) {
+    let row = rowEnds.findIndex((end) => end <= span.start);
+    if (row < 0) row = rowEnds.length;
+    rowEnds[row] = span.end;
+    span.row = row;
+  }
+  return Math.max(rowEnds.length, 1);
+}
+
+// Everything a track needs to draw: the 2D context, the visible window and the highlighting state.
+export class TrackPainter {
+  constructor(trace) {
+    this.trace = trace;
+    this.colors = functionColors(trace.functions);
+    this.matches = null; // Uint8Array per function: 1 where the slice is highlighted, or null
+  }
+
+  draw(ctx, track, top, frame) {
+    switch (track.kind) {
+      case "header":
+        return this.drawHeader(ctx, track, top, frame);
+      case "slices":
+        return this.drawSlices(ctx, track, top, frame);
+      case "spans":
+        return this.drawSpans(ctx, track, top, frame);
+      case "markers":
+        return this.drawMarkers(ctx, track, top, frame);
+      case "counter":
+        return this.drawCounter(ctx, track, top, frame);
+      default:
+        return undefined;
+    }
+  }
+
+  drawHeader(ctx, track, top, frame) {
+    ctx.fillStyle = track.level === 0 ? "#e4e8f0" : "#eef1f6";
+    ctx.fillRect(0, top, frame.width, track.height);
+    ctx.fillStyle = "#d9dde5";
+    ctx.fillRect(0, top + track.height - 1, frame.width, 1);
+    ctx.fillStyle = "#1d2330";
+    ctx.font = track.level === 0 ? "bold 12px system-ui, sans-serif" : "12px system-ui, sans-serif";
+    const arrow = frame.collapsed.has(track.key) ? "▸" : "▾";
+    ctx.fillText(`${arrow} ${track.label}`, 6 + track.level * 14, top + 15);
+  }
+
+  drawSlices(ctx, track, top, frame) {
+    const thread = track.thread;
+    const { start, end, func } = thread.slices;
+    const { offsets, order } = depthIndex(thread);
+    const { t0, t1, pxPerNs, viewTop, viewBottom } = frame;
+    const colors = this.colors.normal;
+    const faded = this.colors.faded;
+    const matches = this.matches;
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    const firstDepth = Math.max(0, Math.floor((viewTop - top) / ROW_HEIGHT));
+    const lastDepth = Math.min(thread.maxDepth, Math.floor((viewBottom - top) / ROW_HEIGHT));
+    for (let d = firstDepth; d <= lastDepth; d++) {
+      const y = top + d * ROW_HEIGHT;
+      const hi = offsets[d + 1];
+      let k = lowerBound(end, order, offsets[d], hi, t0);
+      while (k < hi) {
+        const i = order[k];
+        const s = start[i];
+        if (s > t1) break;
+        const x0 = (s - t0) * pxPerNs;
+        const x1 = (end[i] - t0) * pxPerNs;
+        if (x1 - x0 >= 1) {
+          const lit = matches === null || matches[func[i]] === 1;
+          ctx.fillStyle = lit ? colors[func[i]] : faded[func[i]];
+          const left = Math.max(x0, -1);
+          const width = Math.min(x1, frame.width + 1) - left;
+          ctx.fillRect(left, y, width, ROW_HEIGHT - 1);
+          if (width >= LABEL_MIN_PX) this.label(ctx, this.trace.functions[func[i]].name, left, y, width, lit);
+          frame.drawn++;
+          k++;
+          continue;
+        }
+        // Narrower than a pixel: merge every slice that starts inside this pixel into one block.
+        const boundary = t0 + (Math.floor(x0) + 1) / pxPerNs;
+        let next = lowerBound(start, order, k + 1, hi, boundary);
+        const lastIndex = order[next - 1];
+        if (next - 1 > k && (end[lastIndex] - start[lastIndex]) * pxPerNs >= 1) next--; // keep a wide one whole
+        const blockEnd = Math.max((end[order[next - 1]] - t0) * pxPerNs, Math.floor(x0) + 1);
+        ctx.fillStyle = this.mergedColor(func, order, k, next, colors, faded);
+        ctx.fillRect(Math.floor(x0), y, blockEnd - Math.floor(x0), ROW_HEIGHT - 1);
+        frame.drawn++;
+        k = next;
+      }
+    }
+    ctx.textBaseline = "alphabetic";
+    const selected = frame.selection;
+    if (selected && selected.type === "slice" && selected.thread === thread) {
+      const i = selected.index;
+      const x0 = Math.max((start[i] - t0) * pxPerNs, -2);
+      const x1 = Math.min((end[i] - t0) * pxPerNs, frame.width + 2);
+      ctx.strokeStyle = "#101828";
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x0, top + thread.slices.depth[i] * ROW_HEIGHT, Math.max(x1 - x0, 2), ROW_HEIGHT - 1);
+    }
+  }
+
+  mergedColor(func, order, from, to, colors, faded) {
+    if (this.matches === null) return colors[func[order[from]]];
+    if (to - from <= GROUP_CHECK_LIMIT) {
+      for (let k = from; k < to; k++) if (this.matches[func[order[k]]] === 1) return colors[func[order[k]]];
+    }
+    return faded[func[order[from]]];
+  }
+
+  label(ctx, text, x, y, width, lit) {
+    const room = width - 6;
+    let shown = text;
+    if (ctx.measureText(shown).width > room) {
+      const perChar = ctx.measureText(text).width / text.length;
+      const chars = Math.floor(room / perChar) - 1;
+      if (chars < 2) return;
+      shown = `${text.slice(0, chars)}…`;
+    }
+    ctx.fillStyle = lit ? "#1d2330" : "#98a2b3";
+    ctx.fillText(shown, x + 3, y + ROW_HEIGHT / 2);
+  }
+
+  drawSpans(ctx, track, top, frame) {
+    const { t0, t1, pxPerNs } = frame;
+    ctx.font = "11px system-ui, sans-serif";
+    for (const span of track.spans) {
+      if (span.end < t0 || span.start > t1) continue;
+      const x0 = (span.start - t0) * pxPerNs;
+      const width = Math.max((span.end - span.start) * pxPerNs, 1);
+      const y = top + span.row * ROW_HEIGHT;
+      ctx.fillStyle = span.category === "gc" ? "#98a2b3" : "#7f56d9";
+      ctx.fillRect(x0, y, width, ROW_HEIGHT - 1);
+      if (width >= LABEL_MIN_PX) {
+        ctx.fillStyle = "#ffffff";
+        ctx.fillText(span.name.slice(0, Math.floor(width / 6)), Math.max(x0, 0) + 3, y + 13);
+      }
+    }
+  }
+
+  drawMarkers(ctx, track, top, frame) {
+    const { t0, t1, pxPerNs } = frame;
+    let lastX = -Infinity;
+    for (const instant of track.instants) {
+      if (instant.ts < t0 || instant.ts > t1) continue;
+      const x = (instant.ts - t0) * pxPerNs;
+      if (x - lastX < 1) continue; // several instants in one pixel: one marker is enough
+      lastX = x;
+      ctx.fillStyle = markerColor(instant.category);
+      ctx.beginPath();
+      ctx.moveTo(x, top + 2);
+      ctx.lineTo(x + 5, top + 8);
+      ctx.lineTo(x, top + 14);
+      ctx.lineTo(x - 5, top + 8);
+      ctx.closePath();
+      ctx.fill();
+    }
+    for (const object of track.objects) {
+      if (object.ts < t0 || object.ts > t1) continue;
+      const x = (object.ts - t0) * pxPerNs;
+      ctx.fillStyle = "#12b76a";
+      ctx.fillRect(x - 4, top + 4, 8, 8);
+    }
+  }
+
+  drawCounter(ctx, track, top, frame) {
+    const { t0, t1, pxPerNs, width } = frame;
+    const { counter } = track;
+    const samples = counter.samples;
+    ctx.fillStyle = "#fafbfc";
+    ctx.fillRect(0, top, width, track.height);
+    let max = 0;
+    let min = 0;
+    for (const sample of samples) {
+      for (const value of Object.values(sample.values)) {
+        if (value > max) max = value;
+        if (value < min) min = value;
+      }
+    }
+    const range = max - min || 1;
+    const plotTop = top + 14;
+    const plotHeight = track.height - 18;
+    const yOf = (value) => plotTop + plotHeight - ((value - min) / range) * plotHeight;
+    counter.series.forEach((name, seriesIndex) => {
+      ctx.strokeStyle = SERIES_COLORS[seriesIndex % SERIES_COLORS.length];
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      let started = false;
+      let value = null;
+      for (const sample of samples) {
+        if (sample.values[name] === undefined) continue;
+        const x = (sample.ts - t0) * pxPerNs;
+        if (sample.ts > t1) {
+          if (value !== null) ctx.lineTo(width, yOf(value)); // the value holds until the next sample
+          break;
+        }
+        if (!started) {
+          ctx.moveTo(Math.max(x, 0), yOf(sample.values[name]));
+          started = true;
+        } else {
+          ctx.lineTo(x, yOf(value));
+          ctx.lineTo(x, yOf(sample.values[name]));
+        }
+        value = sample.values[name];
+      }
+      if (started && value !== null && samples[samples.length - 1].ts <= t1) {
+        ctx.lineTo(Math.min((this.trace.endNs - t0) * pxPerNs, width), yOf(value));
+      }
+      ctx.stroke();
+    });
+    ctx.fillStyle = "#475467";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillText(`${counter.name} (${counter.series.join(", ")}) max ${max}`, 6, top + 11);
+  }
+
+  // What lies under (x, y) in this track, or null.
+  hit(track, x, y, frame) {
+    const t = frame.t0 + x / frame.pxPerNs;
+    const tolerance = HIT_TOLERANCE_PX / frame.pxPerNs;
+    if (track.kind === "slices") return this.hitSlice(track.thread, Math.floor(y / ROW_HEIGHT), t, tolerance);
+    if (track.kind === "spans") {
+      const row = Math.floor(y / ROW_HEIGHT);
+      const span = track.spans.find((s) => s.row === row && s.start - tolerance <= t && t <= s.end + tolerance);
+      return span ? { type: "span", item: span, thread: track.thread } : null;
+    }
+    if (track.kind === "markers") {
+      const object = nearest(track.objects, t, tolerance * 2);
+      if (object) return { type: "object", item: object };
+      const instant = nearest(track.instants, t, tolerance * 2);
+      return instant ? { type: "instant", item: instant } : null;
+    }
+    if (track.kind === "counter") {
+      const samples = track.counter.samples;
+      let best = null;
+      for (const sample of samples) if (sample.ts <= t) best = sample;
+      return best ? { type: "counter", counter: track.counter, item: best } : null;
+    }
+    return null;
+  }
+
+  hitSlice(thread, depth, t, tolerance) {
+    if (depth < 0 || depth > thread.maxDepth) return null;
+    const { start, end } = thread.slices;
+    const { offsets, order } = depthIndex(thread);
+    const lo = offsets[depth];
+    const hi = offsets[depth + 1];
+    const k = lowerBound(start, order, lo, hi, t + 1e-9) - 1; // last slice starting at or before t
+    const candidates = [k, k + 1].filter((c) => c >= lo && c < hi);
+    let best = null;
+    let bestDistance = Infinity;
+    for (const c of candidates) {
+      const i = order[c];
+      const distance = t < start[i] ? start[i] - t : t > end[i] ? t - end[i] : 0;
+      if (distance <= tolerance && distance < bestDistance) {
+        best = i;
+        bestDistance = distance;
+      }
+    }
+    return best === null ? null : { type: "slice", thread, index: best };
+  }
+}
+
+const SERIES_COLORS = ["#2f6fde", "#f04438", "#12b76a", "#f79009", "#7a5af8", "#0ba5ec"];
+
+function markerColor(category) {
+  if (category === "exception") return "#d92d20";
+  if (category === "log") return "#f79009";
+  if (category === "print") return "#475467";
+  return "#2f6fde";
+}
+
+function nearest(items, t, tolerance) {
+  let best = null;
+  let bestDistance = tolerance;
+  for (const item of items) {
+    const distance = Math.abs(item.ts - t);
+    if (distance <= bestDistance) {
+      best = item;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+// The tooltip text for a hit.
+export function describeHit(hit, trace) {
+  if (hit.type === "slice") {
+    const { start, end, func } = hit.thread.slices;
+    const duration = end[hit.index] - start[hit.index];
+    return `${trace.functions[func[hit.index]].name}\n${formatDuration(duration)}`;
+  }
+  if (hit.type === "span") return `${hit.item.name} (${hit.item.category})\n${formatDuration(hit.item.end - hit.item.start)}`;
+  if (hit.type === "counter") {
+    const values = Object.entries(hit.item.values).map(([k, v]) => `${k}: ${v}`).join(", ");
+    return `${hit.counter.name}\n${values}`;
+  }
+  if (hit.type === "object") return `${hit.item.name} #${hit.item.id} (${hit.item.phase})`;
+  return `${hit.item.name} (${hit.item.category})`;
+}
