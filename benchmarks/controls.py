@@ -40,6 +40,7 @@ class Experiment:
     limit: float
     against: str  # "baseline" or "plain": what the limit is a ratio to
     monitoring_only: bool = False
+    measured_mode: str = ""  # the mode the goal is about, when it is not ``option``
 
 
 EXPERIMENTS: Tuple[Experiment, ...] = (
@@ -54,6 +55,13 @@ EXPERIMENTS: Tuple[Experiment, ...] = (
                "log_args on quicksort: at most 3x the plain trace", 3.0, "plain"),
     Experiment("sparse", "fib_sparse", "pulsetrace-c", "pt-c-sparse", ("viz-sparse",),
                "trace_only (sparse) on fib: at most 1.05x baseline", 1.05, "baseline"),
+    Experiment("lines", "fib", "pulsetrace-c", "pt-c-lines", ("pt-lines-only", "line-profiler", "heartrate"),
+               "line statistics alone on fib: at most 3x line_profiler's time", 3.0, "line-profiler",
+               measured_mode="pt-lines-only"),
+    Experiment("lines_mixed", "mixed", "pulsetrace-c", "pt-c-lines",
+               ("pt-lines-only", "line-profiler", "heartrate"),
+               "line statistics alone on mixed: at most 3x line_profiler's time", 3.0, "line-profiler",
+               measured_mode="pt-lines-only"),
 )
 BY_NAME = {e.name: e for e in EXPERIMENTS}
 
@@ -79,9 +87,12 @@ def evaluate(experiment: Experiment, row: Dict[str, Any]) -> Dict[str, Any]:
         value = row.get(mode, {}).get("ratio")
         return float(value) if value is not None else None
 
-    option, plain = ratio(experiment.option), ratio(experiment.plain)
+    option, plain = ratio(experiment.measured_mode or experiment.option), ratio(experiment.plain)
     measured: Optional[float] = None
-    if experiment.against == "baseline":
+    if experiment.against in row:  # a peer: the time of the measured mode over the peer's
+        peer = ratio(experiment.against)
+        measured = option / peer if option is not None and peer else None
+    elif experiment.against == "baseline":
         measured = option
     elif experiment.against == "plain" and option is not None and plain:
         measured = option / plain

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 VIZTRACER_ENTRIES = 8_000_000  # larger than any workload's call count, so VizTracer forgets nothing
 
@@ -122,6 +122,80 @@ class VizTracerMode:
         }
 
 
+def _workload_functions() -> List[Any]:
+    """Every function of the loaded workload modules (the child loads its workload before the mode)."""
+    import inspect
+    import sys
+
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("workloads.") and module is not None:
+            found += [f for f in vars(module).values() if inspect.isfunction(f) and f.__module__ == name]
+    return found
+
+
+class PulsetraceLines:
+    """pulsetrace's line collector alone (what ``lines=True`` adds to a trace), project files in detail."""
+
+    def __init__(self) -> None:
+        from pulsetrace.linecollect import LineCollector
+
+        self.collector = LineCollector()
+        self.stats: Any = None
+
+    def start(self) -> None:
+        self.collector.start()
+
+    def stop(self) -> None:
+        self.stats = self.collector.stop()
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        return {"line_hits": int(self.stats.hit_count), "backend": self.collector.backend}
+
+
+class LineProfilerMode:
+    """line_profiler with every workload function added: what ``kernprof -l`` does with @profile on each."""
+
+    def __init__(self) -> None:
+        from line_profiler import LineProfiler
+
+        self.profiler = LineProfiler(*_workload_functions())
+
+    def start(self) -> None:
+        self.profiler.enable_by_count()
+
+    def stop(self) -> None:
+        self.profiler.disable_by_count()
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        timings = self.profiler.get_stats().timings
+        return {"line_hits": sum(hits for lines in timings.values() for _, hits, _ in lines)}
+
+
+class HeartrateMode:
+    """heartrate tracing the workload's files (its web server runs on a free loopback port, unused)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+
+    def start(self) -> None:
+        import heartrate
+
+        heartrate.trace(files=heartrate.files.path_contains("workloads"), port=self.port, daemon=True)
+
+    def stop(self) -> None:
+        import sys
+
+        sys.settrace(None)
+
+    def finish(self, workdir: str, save: bool) -> Dict[str, Any]:
+        return {}
+
+
 class Floor:
     """A reference floor from benchmarks/floor (a C sys.monitoring callback or profile function)."""
 
@@ -196,6 +270,10 @@ CONTROL_MODES: Tuple[ModeSpec, ...] = (
     _control("viz-args", "VizTracer, log_func_args", lambda: VizTracerMode(log_func_args=True)),
     _control("pt-c-sparse", "pulsetrace, trace_only (sparse)", lambda: Pulsetrace("c", trace_only=True)),
     _control("viz-sparse", "VizTracer, log_sparse", lambda: VizTracerMode(log_sparse=True)),
+    _control("pt-c-lines", "pulsetrace C, lines", lambda: Pulsetrace("c", lines=True)),
+    _control("pt-lines-only", "pulsetrace line collector alone", PulsetraceLines),
+    _control("line-profiler", "line_profiler (every workload function)", LineProfilerMode),
+    _control("heartrate", "heartrate (workload files)", HeartrateMode),
 )
 BEFORE_MONITORING = ((3, 0), (3, 12))
 

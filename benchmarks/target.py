@@ -1,7 +1,8 @@
 """The interpreter being benchmarked: its version and the environment its children run with.
 
-pulsetrace is used as installed when that interpreter can import it; otherwise from the source tree
-(``PYTHONPATH=<repo>/src``), so the benchmark works before ``pip install -e .`` too.
+pulsetrace is used as installed when that interpreter imports it from this checkout; otherwise (not
+installed, or installed from another checkout or worktree) from the source tree
+(``PYTHONPATH=<repo>/src``), so the benchmark measures the code beside it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def inspect(python: str) -> Target:
     found = _describe(python, env)
     source = "installed"
     pulsetrace = dict(found["pulsetrace"])  # type: ignore[call-overload]
-    if "error" in pulsetrace:
+    if "error" in pulsetrace or not _inside(pulsetrace.get("file", ""), SOURCE_TREE):
         env = child_env(SOURCE_TREE)
         found = _describe(python, env)
         source = f"source tree (PYTHONPATH={SOURCE_TREE})"
@@ -77,3 +78,11 @@ def inspect(python: str) -> Target:
         pulsetrace_source=source,
         viztracer=dict(found["viztracer"]),  # type: ignore[call-overload]
     )
+
+
+def _inside(path: str, directory: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True

@@ -56,8 +56,11 @@ class Frame:
 
     __slots__ = (
         "data",
+        "code",
         "lines",
         "lineno",
+        "stat",
+        "whole",
         "line_start",
         "line_callee_ns",
         "enter_ns",
@@ -69,8 +72,11 @@ class Frame:
 
     def __init__(self, data: CodeLines, ns: int, outer: Optional[Frame]) -> None:
         self.data = data
+        self.code = data.code
         self.lines = data.lines
         self.lineno = 0  # the open line; 0 before the frame's first line event
+        self.stat: Optional[List[int]] = None  # the open line's [hits, self_ns, total_ns]
+        self.whole = True  # whether the open line's interval adds to its total (see open_outside)
         self.line_start = ns
         self.line_callee_ns = 0  # time in Python callees during the open line
         self.enter_ns = ns
@@ -128,53 +134,62 @@ class ThreadLines:
                     counts[0] += 1
         if resumed_at:
             frame.lineno = resumed_at
-            if frame.lines is not None and resumed_at not in frame.lines:
-                frame.lines[resumed_at] = [0, 0, 0]  # a generator that began before recording
+            lines = frame.lines
+            if lines is not None:
+                stat = lines.get(resumed_at)
+                if stat is None:  # a generator that began before recording
+                    stat = lines[resumed_at] = [0, 0, 0]
+                frame.stat = stat
+                frame.whole = resumed_at not in frame.open_outside
         if is_call:
             data.calls += 1
         stack.append(frame)
         return frame
 
     def line(self, ns: int, frame: Frame, lineno: int) -> None:
-        """``frame`` (detailed, the innermost) starts line ``lineno``: close its open line, open this one."""
+        """``frame`` (detailed, the innermost) starts line ``lineno``: close its open line, open this one.
+
+        This runs for every line event, so it does as little as it can: no lookups but the new line's.
+        """
+        stat = frame.stat
+        if stat is not None:
+            elapsed = ns - frame.line_start
+            stat[1] += elapsed - frame.line_callee_ns
+            if frame.whole:
+                stat[2] += elapsed
+            frame.line_callee_ns = 0
         lines = frame.lines
         assert lines is not None
-        previous = frame.lineno
-        if previous:
-            elapsed = ns - frame.line_start
-            stat = lines[previous]
-            stat[1] += elapsed - frame.line_callee_ns
-            if previous not in frame.open_outside:
-                stat[2] += elapsed
-        opened = lines.get(lineno)
-        if opened is None:
-            opened = lines[lineno] = [0, 0, 0]
-        opened[0] += 1
+        stat = lines.get(lineno)
+        if stat is None:
+            stat = lines[lineno] = [1, 0, 0]
+        else:
+            stat[0] += 1
+        frame.stat = stat
         frame.lineno = lineno
         frame.line_start = ns
-        frame.line_callee_ns = 0
+        frame.whole = lineno not in frame.open_outside
 
     def exit(self, ns: int, code: CodeType) -> None:
         """The innermost frame of ``code`` returns, yields or unwinds (frames above it close too)."""
         stack = self.stack
         if not stack:
             return
-        if stack[-1].data.code is not code:
+        if stack[-1].code is not code:
             if self.innermost.get(code) is None:
                 return  # it began before recording and never showed a line: nothing to close
-            while stack[-1].data.code is not code:  # exits that were never reported: close them here
+            while stack[-1].code is not code:  # exits that were never reported: close them here
                 self._close_top(ns)
         self._close_top(ns)
 
     def _close_top(self, ns: int) -> None:
         frame = self.stack.pop()
         data = frame.data
-        lines = frame.lines
-        if lines is not None and frame.lineno:
+        stat = frame.stat
+        if stat is not None:
             elapsed = ns - frame.line_start
-            stat = lines[frame.lineno]
             stat[1] += elapsed - frame.line_callee_ns
-            if frame.lineno not in frame.open_outside:
+            if frame.whole:
                 stat[2] += elapsed
         duration = ns - frame.enter_ns
         data.self_ns += duration - frame.callee_ns

@@ -140,7 +140,7 @@ class MonitoringLines:
             except AttributeError:
                 state = new_thread()
             stack = state.stack
-            if stack and stack[-1].data.code is code:
+            if stack and stack[-1].code is code:
                 frame = stack[-1]
             else:  # a frame that began before recording: it joins the stack now
                 data = state.codes.get(code)

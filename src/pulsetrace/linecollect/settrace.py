@@ -134,7 +134,7 @@ class SettraceLines:
                 stack = state.stack
                 code = frame.f_code
                 lineno = frame.f_lineno
-                if stack and stack[-1].data.code is code:
+                if stack and stack[-1].code is code:
                     top = stack[-1]
                 else:  # a frame that was running when recording started
                     data = state.codes.get(code) or state.data_for(code)
