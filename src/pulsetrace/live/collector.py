@@ -1,7 +1,9 @@
-"""Line counting for the live view when no line-collecting Tracer is at hand.
+"""Line counting for the live view: hits and time per line of the selected files, readable while it runs.
 
 Counts hits per line of the selected files, and the time from each line event to the next line
-event of the same thread (the line's time, callees in files that are not traced included). On
+event of the same thread (the line's time, callees in files that are not traced included). The
+per-event work is done by the C extension's ``LineCounter`` where it is built, else by the Python
+functions below (same numbers, much slower). On
 3.12+ it uses a sys.monitoring tool id of its own: every thread, the ones already running
 included, and frames already executing (the caller of ``pulsetrace.live()`` from its next line).
 Before 3.12 it uses ``sys.settrace`` / ``threading.settrace``: the calling thread from its next
@@ -13,6 +15,7 @@ returns DISABLE) and one call event per function call before 3.12.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -33,11 +36,27 @@ class CollectorError(RuntimeError):
     """Line counting could not start (every sys.monitoring tool id is taken)."""
 
 
+def _c_counter_type() -> Any:
+    """The C LineCounter type, or None where the extension is not built (or PULSETRACE_CORE=python)."""
+    if os.environ.get("PULSETRACE_CORE") == "python":
+        return None
+    try:
+        from .._core import LineCounter
+    except ImportError:
+        return None
+    return LineCounter
+
+
 class LineCollector:
     """Counts line hits and line time for the files of a FileSet, in every thread it can see."""
 
-    def __init__(self, files: FileSet) -> None:
+    def __init__(self, files: FileSet, use_c: Optional[bool] = None) -> None:
         self.files = files
+        counter_type = _c_counter_type() if use_c is not False else None
+        if use_c and counter_type is None:
+            raise CollectorError("the C extension is not built: no C line counter")
+        disable = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
+        self._c: Any = counter_type(self._wants, disable) if counter_type is not None else None
         self._hits: Dict[LineKey, int] = {}
         self._times: Dict[LineKey, int] = {}
         # thread ident -> [last line key or None, time of that line's event]; _SKIP for our own threads
@@ -51,6 +70,9 @@ class LineCollector:
 
     def ignore_current_thread(self) -> None:
         """Never count lines run by the calling thread (the server's, the ticker's)."""
+        if self._c is not None:
+            self._c.ignore_thread()
+            return
         self._threads[threading.get_ident()] = _SKIP
         if sys.version_info < (3, 12):
             sys.settrace(None)
@@ -74,13 +96,19 @@ class LineCollector:
         self._running = False
         if sys.version_info >= (3, 12):
             monitoring: Any = getattr(sys, "monitoring")  # noqa: B009 - absent before 3.12 (for mypy)
+            if self._c is not None:
+                self._c.stop()
             monitoring.set_events(self._tool_id, 0)
             monitoring.register_callback(self._tool_id, monitoring.events.LINE, None)
             monitoring.free_tool_id(self._tool_id)
             self._tool_id = -1
         else:
             threading.settrace(None)  # type: ignore[arg-type]
-            sys.settrace(None)
+            if self._c is not None:
+                self._c.stop()  # other threads' C trace functions remove themselves at their next event
+                self._c.ignore_thread()
+            else:
+                sys.settrace(None)
 
     @property
     def running(self) -> bool:
@@ -90,9 +118,15 @@ class LineCollector:
 
     def snapshot(self) -> LineStats:
         """The numbers so far, as a LineStats (callable from any thread while counting goes on)."""
+        stats = LineStats()
+        if self._c is not None:
+            for (filename, lineno), (count, spent) in self._c.snapshot().items():
+                stat = stats.line(filename, lineno)
+                stat.hits = count
+                stat.self_ns = stat.total_ns = spent
+            return stats
         hits = self._hits.copy()  # one C call each: safe while the program's threads add to them
         times = self._times.copy()
-        stats = LineStats()
         for (filename, lineno), count in hits.items():
             stat = stats.line(filename, lineno)
             stat.hits = count
@@ -141,7 +175,16 @@ class LineCollector:
         else:
             self._running = False
             raise CollectorError("no free sys.monitoring tool id: ids 0-5 are all in use")
-        disable = monitoring.DISABLE
+        if self._c is not None:
+            self._c.start()
+            on_line = self._c.line_event
+        else:
+            on_line = self._python_line_callback(monitoring.DISABLE)
+        monitoring.register_callback(self._tool_id, monitoring.events.LINE, on_line)
+        monitoring.restart_events()  # lines DISABLEd by an earlier session would stay silent
+        monitoring.set_events(self._tool_id, monitoring.events.LINE)
+
+    def _python_line_callback(self, disable: Any) -> Callable[[CodeType, int], Any]:
         wants = self._wants
         count = self._count
 
@@ -151,12 +194,15 @@ class LineCollector:
             count((code.co_filename, line))
             return None
 
-        monitoring.register_callback(self._tool_id, monitoring.events.LINE, on_line)
-        monitoring.restart_events()  # lines DISABLEd by an earlier session would stay silent
-        monitoring.set_events(self._tool_id, monitoring.events.LINE)
+        return on_line
 
-    # before 3.12: sys.settrace in this thread and threads started from now on
+    # before 3.12: a trace function in this thread and threads started from now on
     def _start_settrace(self, frame: Optional[FrameType]) -> None:
+        if self._c is not None:
+            # The C trace function sees line events of every frame: the running ones from their next line.
+            threading.settrace(self._c.thread_hook)
+            self._c.install_here()
+            return
         wants = self._wants
         count = self._count
 

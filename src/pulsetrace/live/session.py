@@ -156,19 +156,22 @@ class LiveSession:
         self._stop_ticking.set()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
-        self.state.finish()
-        self._write_report()
-        if self.keep_serving and self.server is not None:
-            self.say(f"the program has finished; its final numbers stay at {self.url} until Ctrl-C")
-            try:
+        keep = self.keep_serving and self.server is not None
+        try:
+            self._write_report()
+            if keep:  # said before the page shows it: whoever sees "finished" can press Ctrl-C
+                self.say(f"the program has finished; its final numbers stay at {self.url} until Ctrl-C")
+            self.state.finish()
+            if keep:
                 while True:
                     time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
-        else:
-            time.sleep(self._tick_seconds)  # let the open pages receive the finished state
-        if self.server is not None:
-            self.server.stop()
+            else:
+                time.sleep(self._tick_seconds)  # let the open pages receive the finished state
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if self.server is not None:
+                self.server.stop()
 
     def _write_report(self) -> None:
         if not self.output or self.report_writer is None:
