@@ -192,6 +192,9 @@ thread.start()
 before = 1  # before live(): not counted
 session = pulsetrace.live(port=0)
 after = 2  # the next line: counted
+import helper, plain
+helper.helper()
+plain.plain()
 while not os.path.exists(STOP) and time.time() < DEADLINE:
     time.sleep(0.01)  # the main loop
 thread.join()
@@ -202,6 +205,7 @@ print("done")
 def test_live_from_inside_a_program(tmp_path: Path) -> None:
     program = write(tmp_path / "prog.py", IN_PROGRAM)
     write(tmp_path / "helper.py", "def helper():  # pulsetrace\n    return 1\n")
+    write(tmp_path / "plain.py", "def plain():\n    return 2  # not marked: not traced\n")
     stop = tmp_path / "stop"
     live = start_python([str(program), str(stop)], tmp_path)
     try:
@@ -212,6 +216,8 @@ def test_live_from_inside_a_program(tmp_path: Path) -> None:
         lines = wait_for(main_loop_counted)
         assert str(_line_of(program, "# before live()")) not in lines
         assert lines[str(_line_of(program, "# the next line"))][0] == 1
+        traced = {entry["name"] for entry in _state(live)["files"]}
+        assert traced == {"prog.py", "helper.py"}  # the calling file and the marked one, by default
         early_thread_counted = str(_line_of(program, "# the early thread's loop")) in lines
         assert early_thread_counted == (sys.version_info >= (3, 12))  # threads already running: 3.12+
         stop.write_text("")
@@ -219,3 +225,17 @@ def test_live_from_inside_a_program(tmp_path: Path) -> None:
         assert code == 0 and out == "done\n", err
     finally:
         live.kill()
+
+
+def test_open_asks_the_browser_and_m_runs_a_module(tmp_path: Path) -> None:
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "job.py", SHORT + "import time\ntime.sleep(1)  # time for the browser command\n")
+    opened = tmp_path / "opened.txt"
+    recorder = write(tmp_path / "record.py", "import sys\nopen(sys.argv[2], 'w').write(sys.argv[1])\n")
+    browser = f"{sys.executable} {recorder} %s {opened}"
+    command = ["live", "--port", "0", "--open", "-m", "pkg.job"]
+    result = run_pulsetrace(command, tmp_path, env={"BROWSER": browser})
+    assert result.returncode == 0 and result.stdout == "8085000\n", result.stderr
+    printed = result.stderr.split("live view at ", 1)[1].split()[0]
+    wait_for(opened.exists, timeout=10)
+    assert wait_for(opened.read_text) == printed

@@ -122,11 +122,15 @@ class LiveSession:
         self._ticker.start()
         self.server.start()
         self.say(f"live view at {self.url}")
-        if self.open_browser:
-            try:
-                webbrowser.open(self.url, new=2)
-            except Exception:  # no browser: the address is printed anyway
-                pass
+        if self.open_browser:  # from a thread: a browser command that waits must not hold the program
+            threading.Thread(target=self._open_tab, name="pulsetrace-live-browser", daemon=True).start()
+
+    def _open_tab(self) -> None:
+        self._own_thread()
+        try:
+            webbrowser.open(self.url, new=2)
+        except Exception:  # no browser: the address is printed anyway
+            pass
 
     def _own_thread(self) -> None:
         """Called first in each of the live view's threads: never counted, never in the stack panel."""
