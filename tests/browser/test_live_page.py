@@ -95,3 +95,38 @@ def test_watch_a_program_with_two_threads(page: Any, tmp_path: Path) -> None:
         assert page.locator("#stack-note").text_content() == "The program has finished."
     finally:
         live.kill()
+
+
+def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    import pytest
+
+    from pulsetrace.live.files import FileSet, the_file
+    from pulsetrace.live.routes import LiveRoutes
+    from pulsetrace.live.serving import LiveServer
+    from pulsetrace.live.state import LiveState
+    from pulsetrace.model.lines import LineStats
+
+    source = write(tmp_path / "shown.py", "x = 1\ny = 2\n")
+    stats = LineStats()
+    stats.line(str(source), 2).hits = 7
+    state = LiveState(lambda: stats, FileSet(the_file(str(source))))
+    routes = LiveRoutes(state, token="tok-123", loopback=False)  # as for --host 0.0.0.0
+    server = LiveServer(routes, "127.0.0.1", 0, lambda: None)
+    server.start()
+    try:
+        state.refresh()
+        base = f"http://127.0.0.1:{server.port}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/static/live.js", timeout=10)
+        assert refused.value.code == 403
+        page.goto(base + "/?token=tok-123")
+        link = page.locator("table.files a", has_text="shown.py")
+        link.wait_for(timeout=TIMEOUT_MS)
+        assert link.get_attribute("href") == "/file/f1?token=tok-123"
+        link.click()
+        page.locator("tr[data-line='2'] td.hits", has_text="7").wait_for(timeout=TIMEOUT_MS)
+    finally:
+        server.stop()

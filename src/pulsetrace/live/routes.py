@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Tuple
+from urllib.parse import quote
 
 from ..reports.highlight import highlighted_lines
 from .files import read_text
@@ -116,7 +117,10 @@ class LiveRoutes:
     def _page(self) -> Response:
         if not self._shell:
             with open(os.path.join(WEB_DIR, "live.html"), encoding="utf-8") as handle:
-                self._shell = handle.read()
+                shell = handle.read()
+            # the page's own assets carry the token too when the server needs one
+            query = f"?token={quote(self.token)}" if self.token is not None else ""
+            self._shell = shell.replace("{{QUERY}}", query)
         return Response(200, "text/html; charset=utf-8", self._shell.encode())
 
     def _source(self, file_id: str) -> Response:

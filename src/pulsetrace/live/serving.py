@@ -101,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
-        state.listeners += 1
+        state.listening(+1)
         try:
             seq = -1
             while not self.server.stopping.is_set():
@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
             pass  # the page went away
         finally:
-            state.listeners -= 1
+            state.listening(-1)
 
 
 class LiveServer:

@@ -67,7 +67,16 @@ class LiveState:
         self._changed = threading.Condition(self._lock)
         self._tick = Tick(0, RUNNING, time.time_ns(), [], {}, [])
         self._reset_pending = False
-        self.listeners = 0  # pages connected: stacks are only read while someone looks
+        self._listeners = 0  # pages connected: stacks are only read while someone looks
+
+    @property
+    def listeners(self) -> int:
+        return self._listeners
+
+    def listening(self, change: int) -> None:
+        """A page connected (+1) or went away (-1)."""
+        with self._lock:
+            self._listeners += change
 
     @property
     def current(self) -> Tick:
