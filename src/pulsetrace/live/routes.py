@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Tuple
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from ..reports.highlight import highlighted_lines
 from .files import read_text
@@ -134,8 +134,7 @@ class LiveRoutes:
 
 
 def split_target(target: str) -> Tuple[str, Dict[str, str]]:
-    """A request target's path and its query (the last value of each name)."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    parts = urlsplit(target)
-    return parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
+    """A request target's path, exactly as sent (never normalised, never decoded), and its query
+    (the last value of each name)."""
+    path, _, query = target.partition("#")[0].partition("?")
+    return path, dict(parse_qsl(query, keep_blank_values=True))
