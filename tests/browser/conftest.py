@@ -35,9 +35,11 @@ def _missing() -> str:
     return ""
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open, its event loop counts as running
+# in the main thread, so every later test that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module."""
     missing = _missing()
     if missing:
         if os.environ.get("CI"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -54,7 +54,18 @@ def main():
 main()
 """
 
-PROGRAM_TEXT = PROGRAM.replace("import json\n", "import json\n\nimport long_module\n")
+TEXTS = '''\
+"""Module docstring
+spanning <three> lines
+"""
+NAME = 'x'  # a comment with <b>tags</b>
+
+
+def greet(who="world"):
+    return f"hello {who}" + str(0x1F * 1.5e3)
+'''
+
+PROGRAM_TEXT = PROGRAM.replace("import json\n", "import json\n\nimport long_module\nimport texts\n")
 FAST_CALL = PROGRAM_TEXT.splitlines().index("    return area(3, 4)") + 1  # where prog.py calls area()
 
 # A long file, so the minimap and scrolling have somewhere to go: its hot loop is at the end.
@@ -67,6 +78,7 @@ def heatmap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Dic
     folder = tmp_path_factory.mktemp("heatmap")
     (folder / "shapes.py").write_text(SHAPES)
     (folder / "long_module.py").write_text(LONG)
+    (folder / "texts.py").write_text(TEXTS)
     (folder / "prog.py").write_text(PROGRAM_TEXT)
     trace = collect(str(folder / "prog.py"))
     output = folder / "out.heatmap.html"
@@ -121,18 +133,12 @@ def test_sorting_filtering_and_collapsing(page: Any, heatmap: Tuple[str, Dict[st
     url, document = heatmap
     open_page(page, url)
     project = 'section.group[data-group="project"]'
+    labels = sorted(f["label"] for f in document["files"] if f["group"] == "project")
+    assert labels == ["long_module.py", "prog.py", "shapes.py", "texts.py"]
     page.click(f"{project} button.sort[data-key='label']")
-    assert page.locator(f"{project} a.file-link").all_inner_texts() == [
-        "long_module.py",
-        "prog.py",
-        "shapes.py",
-    ]
+    assert page.locator(f"{project} a.file-link").all_inner_texts() == labels
     page.click(f"{project} button.sort[data-key='label']")
-    assert page.locator(f"{project} a.file-link").all_inner_texts() == [
-        "shapes.py",
-        "prog.py",
-        "long_module.py",
-    ]
+    assert page.locator(f"{project} a.file-link").all_inner_texts() == labels[::-1]
     page.click(f"{project} button.sort[data-key='hits']")
     by_hits = sorted((f for f in document["files"] if f["group"] == "project"), key=lambda f: -f["hits"])
     assert page.locator(f"{project} a.file-link").all_inner_texts() == [f["label"] for f in by_hits]
@@ -145,7 +151,7 @@ def test_sorting_filtering_and_collapsing(page: Any, heatmap: Tuple[str, Dict[st
     assert page.locator(f"{project} table").count() == 0
     assert page.get_attribute(f"{project} button.toggle", "aria-expanded") == "false"
     page.click(f"{project} button.toggle")
-    assert page.locator(f"{project} a.file-link").count() == 3
+    assert page.locator(f"{project} a.file-link").count() == len(labels)
 
 
 def test_a_file_shows_every_line_coloured_cold_to_hot(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
@@ -171,6 +177,27 @@ def test_a_file_shows_every_line_coloured_cold_to_hot(page: Any, heatmap: Tuple[
     most = max(shapes["lines"], key=lambda row: row[1])[0]
     assert background(page, f"#L{most} .src") == (220, 38, 38)
     page.click("button.metric[data-metric='self']")
+
+
+def test_source_is_highlighted_line_by_line(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    url, document = heatmap
+    open_page(page, url, f"#file={file_entry(document, 'texts.py')['path']}")
+    assert page.locator(".code .row:not(.head)").count() == len(TEXTS.splitlines())
+
+    def spans(line: int) -> List[Tuple[str, str]]:
+        found = page.eval_on_selector_all(
+            f"#L{line} .src span", "nodes => nodes.map(n => [n.className, n.textContent])"
+        )
+        return [tuple(pair) for pair in found]
+
+    # the docstring spans three lines: each line's piece is a string, "<three>" is text, not markup
+    assert spans(1) == [("s", '"""Module docstring')]
+    assert spans(2) == [("s", "spanning <three> lines")]
+    assert spans(3) == [("s", '"""')]
+    assert spans(4) == [("s", "'x'"), ("c", "# a comment with <b>tags</b>")]
+    assert spans(7) == [("k", "def"), ("f", "greet"), ("s", '"world"')]
+    assert spans(8) == [("k", "return"), ("s", 'f"hello {who}"'), ("b", "str"), ("n", "0x1F"), ("n", "1.5e3")]
+    assert page.inner_text("#L8 .src") == TEXTS.splitlines()[7]
 
 
 def test_heat_relative_to_all_files(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
@@ -232,13 +259,16 @@ def test_the_minimap_shows_the_hot_end_and_scrolls_there(
     assert page.evaluate("window.scrollY") == 0
     box = page.locator("canvas.minimap").bounding_box()
     assert box is not None and box["height"] > 600
-    # the loop at the end of the file is the hottest part: the bottom of the strip is red
-    bottom = page.evaluate(
-        """() => { const c = document.querySelector('canvas.minimap');
-                   const d = c.getContext('2d').getImageData(c.width / 2, c.height - 2, 1, 1).data;
-                   return [d[0], d[1], d[2]]; }"""
+    # the loop at the end of the file is the hottest part: the bottom of the strip is red, the middle pale
+    colours = page.evaluate(
+        """() => { const c = document.querySelector('canvas.minimap'), g = c.getContext('2d');
+                   const at = y => Array.from(g.getImageData(c.width / 2, y, 1, 1).data.slice(0, 3));
+                   const bottom = [1, 2, 3, 4, 5, 6].map(k => at(c.height - k));
+                   return { bottom, middle: at(c.height / 2) }; }"""
     )
-    assert bottom[0] > 200 and bottom[2] < 100
+    reddest = min(colours["bottom"], key=lambda rgb: rgb[2])
+    assert reddest[0] > 200 and reddest[2] < 60, colours
+    assert colours["middle"][2] > 200, colours
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 3)
     page.wait_for_function("window.scrollY > 1000")
     last = page.locator("#L401").bounding_box()
@@ -261,3 +291,22 @@ def test_damaged_data_is_a_message_on_the_page(
         page.inner_text(".note.error")
         == "This heatmap cannot be shown: the heatmap data is missing or damaged."
     )
+
+
+def test_new_data_redraws_the_view_in_place(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    """What the live view will do: hand the page a newer document; the file shown stays, numbers change."""
+    url, document = heatmap
+    shapes = file_entry(document, "shapes.py")
+    open_page(page, url, f"#file={shapes['path']}")
+    page.evaluate(
+        """path => {
+             const data = structuredClone(window.pulsetraceHeatmap.data);
+             const file = data.files.find(f => f.path === path);
+             file.lines = file.lines.map(([line, hits, own, total]) => [line, hits * 2, own * 2, total * 2]);
+             window.pulsetraceHeatmap.update(data);
+           }""",
+        shapes["path"],
+    )
+    rows = {row[0]: row for row in shapes["lines"]}
+    assert page.inner_text("#L5 .hits") == f"{rows[5][1] * 2:,}"
+    assert "shapes.py" in page.inner_text(".crumbs")

@@ -4,10 +4,10 @@
 processes added together) into one plain, JSON-ready dict that the heatmap page renders
 (``web/heatmap*.js``): files grouped as project / standard library / site-packages / other
 (``filegroups``, the same rule line collection uses), each with its totals, its hottest line, the
-numbers of every line that ran and its source split into lines (highlighted when Pygments is
-installed); the call edges between lines and functions, for the callers / callees links; and the
-functions that were summarised instead of kept line by line. The live view feeds the same page
-with documents built from snapshots, so nothing here is specific to a saved file.
+numbers of every line that ran and its source split into lines as Python numbers them (the page
+highlights a file when it is opened); the call edges between lines and functions, for the callers /
+callees links; and the functions that were summarised instead of kept line by line. The live view
+feeds the same page with documents built from snapshots, so nothing here is specific to a saved file.
 
 Building the data and rendering it are separate steps (``heatmap_html`` renders): tests check this
 document, not HTML.
@@ -16,13 +16,13 @@ document, not HTML.
 from __future__ import annotations
 
 import os
+import re
 import sysconfig
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..filegroups import GROUP_TITLES, GROUPS, PROJECT, SITE_PACKAGES, STDLIB, FileGrouper
 from ..model import Trace
 from ..model.lines import CodeKey, LineStats, merged
-from .highlight import highlighted_lines
 
 DOCUMENT_VERSION = 1  # 1: first version (files, lines, edges, callees, summaries)
 
@@ -47,7 +47,8 @@ def heatmap_document(
         raise NoLineStatsError(
             "this trace has no line statistics: record it with line collection on (pulsetrace run --lines)"
         )
-    stats = merged(process.lines for process in recorded if process.lines is not None)
+    parts = [process.lines for process in recorded if process.lines is not None]
+    stats = parts[0] if len(parts) == 1 else merged(parts)  # one process: no copy needed, it is only read
     sources: Dict[str, str] = {}
     for process in recorded:
         sources.update(process.sources)
@@ -72,8 +73,14 @@ def build_document(
     paths = sorted(stats.files)
     file_ids = {path: index for index, path in enumerate(paths)}
     callees, callee_ids = _callee_table(stats, file_ids)
+    # The functions defined in each shown file that some line called: their first lines get "callers" links.
+    defined: Dict[str, List[Dict[str, Any]]] = {}
+    for code, index in sorted(callee_ids.items(), key=lambda item: item[0].lineno):
+        if code.filename in file_ids:
+            entry = {"name": code.name, "lineno": code.lineno, "callee": index}
+            defined.setdefault(code.filename, []).append(entry)
     files: List[Dict[str, Any]] = [
-        _file_entry(path, stats, sources, grouper, read_missing_sources, callees, callee_ids)
+        _file_entry(path, stats, sources, grouper, read_missing_sources, defined.get(path, []))
         for path in paths
     ]
     edges = [
@@ -144,8 +151,7 @@ def _file_entry(
     sources: Mapping[str, str],
     grouper: FileGrouper,
     read_missing_sources: bool,
-    callees: Sequence[Mapping[str, Any]],
-    callee_ids: Mapping[CodeKey, int],
+    functions: List[Dict[str, Any]],
 ) -> Dict[str, Any]:
     lines = stats.files[path]
     rows = [[lineno, stat.hits, stat.self_ns, stat.total_ns] for lineno, stat in sorted(lines.items())]
@@ -156,12 +162,6 @@ def _file_entry(
     if text is None:
         origin = ""
     group = grouper.group(path)
-    # The functions defined in this file that some line called: their first lines get "callers" links.
-    functions = [
-        {"name": code.name, "lineno": code.lineno, "callee": index}
-        for code, index in sorted(callee_ids.items(), key=lambda item: item[0].lineno)
-        if code.filename == path and callees[index]["fileId"] >= 0
-    ]
     return {
         "path": path,
         "label": display_path(path, group, grouper.project_root),
@@ -173,10 +173,22 @@ def _file_entry(
         "linesRun": len(rows),
         "hottestLine": hottest,
         "source": origin,
-        "code": highlighted_lines(text, path) if text is not None else None,
+        "code": source_lines(text) if text is not None else None,
         "lines": rows,
         "functions": functions,
     }
+
+
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+
+
+def source_lines(text: str) -> List[str]:
+    """The lines of a source text numbered as Python numbers them: only CR LF, CR and LF end a line
+    (``str.splitlines`` would also split at form feeds and other characters the tokenizer ignores)."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the text ended with a line break
+    return lines
 
 
 def _read_source(path: str) -> Optional[str]:

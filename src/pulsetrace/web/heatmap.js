@@ -5,7 +5,8 @@
 
 import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
 import { renderIndex } from "./heatmap_index.js";
-import { closePopover, renderFile } from "./heatmap_file.js";
+import { highlightLines } from "./heatmap_highlight.js";
+import { closePopover, renderFile, showMetric } from "./heatmap_file.js";
 
 export class HeatmapApp {
   constructor(bar, main, data) {
@@ -18,7 +19,7 @@ export class HeatmapApp {
     this.filter = "";
     this.collapsed = new Set();
     this.minimap = null;
-    this.lastRoute = "";
+    this.highlights = new WeakMap(); // a file's code lines -> their highlighted HTML, made on first view
     this.setData(data);
     this.renderBar();
     window.addEventListener("hashchange", () => this.render());
@@ -60,6 +61,16 @@ export class HeatmapApp {
     }
   }
 
+  // A file's lines as highlighted HTML, one string per line (made once per file and document).
+  highlighted(file) {
+    let lines = this.highlights.get(file.code);
+    if (!lines) {
+      lines = highlightLines(file.code);
+      this.highlights.set(file.code, lines);
+    }
+    return lines;
+  }
+
   // A new document for the same program: redraw in place, keeping the scroll position.
   update(data) {
     const scroll = window.scrollY;
@@ -84,7 +95,8 @@ export class HeatmapApp {
     this.bar.querySelectorAll("button.metric").forEach((button) => button.addEventListener("click", () => {
       this.metric = button.dataset.metric;
       this.bar.querySelectorAll("button.metric").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
-      this.render({ keepScroll: true });
+      if (document.body.classList.contains("file-view")) showMetric(this.main, this, this.metric);
+      else this.render({ keepScroll: true });
     }));
     const scale = this.bar.querySelector("#scale");
     scale.value = this.scale;

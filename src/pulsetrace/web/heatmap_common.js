@@ -10,8 +10,11 @@ export const METRICS = {
 
 const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
+const NEEDS_ESCAPE = /[&<>"']/;
+
 export function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+  const value = String(text);
+  return NEEDS_ESCAPE.test(value) ? value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]) : value;
 }
 
 function threeFigures(value) {
@@ -75,8 +78,8 @@ export function heatColour(heat) {
 }
 
 // Text on a hot background needs to be light to stay readable.
-export function heatTextClass(heat) {
-  return heat > 0.82 ? "on-hot" : "";
+export function needsLightText(heat) {
+  return heat > 0.82;
 }
 
 // Permalinks name files by path (stable across runs of the same program), never by index.

@@ -2,13 +2,12 @@
 // beside each line, callers / callees popovers, a minimap of the whole file and permalinks per line.
 
 import {
-  METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatMetric, formatPercent, groupBadge,
-  heatColour, heatOf, heatRgb, heatTextClass,
+  METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatPercent, groupBadge, heatColour, heatOf,
+  heatRgb, needsLightText,
 } from "./heatmap_common.js";
 
-function lineCell(value, metric) {
-  return value ? formatMetric(metric, value) : "";
-}
+const CHUNK = 256; // rows per block; off-screen blocks are skipped by layout (content-visibility)
+const ROW_HEIGHT = 18; // px, as in the CSS: lets the browser size skipped blocks exactly
 
 function calleeLabel(app, callee) {
   if (!callee.file) return "C function";
@@ -16,43 +15,114 @@ function calleeLabel(app, callee) {
   return `${file}:${callee.lineno}`;
 }
 
-// The rows of the source table as one HTML string (thousands of lines render in one go).
-function sourceRows(app, file, rowsByLine, lineCount, max) {
-  const metric = app.metric;
-  const column = METRICS[metric].column;
-  const callees = app.calleesByLine.get(file.path) || new Map();
-  const callers = app.callersByLine.get(file.path) || new Map();
-  const html = [];
-  for (let lineno = 1; lineno <= lineCount; lineno++) {
-    const row = rowsByLine.get(lineno);
-    const code = file.code ? (file.code[lineno - 1] ?? "") : "";
-    let style = "";
+// The highest value of each metric in this file, or in all files (the page's scale setting).
+function maxima(app, file) {
+  const found = {};
+  for (const [name, metric] of Object.entries(METRICS)) {
+    if (app.scale === "all") {
+      found[name] = app.globalMax[name];
+    } else {
+      let max = 0;
+      for (const row of file.lines) max = Math.max(max, row[metric.column]);
+      found[name] = max;
+    }
+  }
+  return found;
+}
+
+// The source table, drawn in blocks of CHUNK rows. Every block gets its exact height at once (rows
+// are ROW_HEIGHT px), so the page has its full length and the minimap and scrolling are right;
+// the blocks near what is shown are filled first, the rest soon after in short slices of work, so a
+// file of tens of thousands of lines opens as fast as a short one and is complete (for the
+// browser's find) a moment later. Every row that ran carries its colour for each metric, so
+// switching metrics only swaps a class.
+class SourceTable {
+  constructor(app, file, rowsByLine, lineCount, max) {
+    this.app = app;
+    this.file = file;
+    this.rowsByLine = rowsByLine;
+    this.lineCount = lineCount;
+    this.max = max;
+    this.callees = app.calleesByLine.get(file.path) || new Map();
+    this.callers = app.callersByLine.get(file.path) || new Map();
+    this.code = file.code ? app.highlighted(file) : [];
+    this.chunks = Math.ceil(lineCount / CHUNK);
+    this.filled = new Uint8Array(this.chunks);
+    this.root = null;
+  }
+
+  skeleton() {
+    const html = [];
+    for (let c = 0; c < this.chunks; c++) {
+      const rows = Math.min(CHUNK, this.lineCount - c * CHUNK);
+      html.push(`<div class="chunk" data-chunk="${c}" style="height:${rows * ROW_HEIGHT}px"></div>`);
+    }
+    return html.join("");
+  }
+
+  attach(root, target) {
+    this.root = root;
+    this.blocks = root.querySelectorAll(".chunk");
+    const first = target ? Math.floor((target - 1) / CHUNK) : 0;
+    for (let c = Math.max(0, first - 1); c <= Math.min(this.chunks - 1, first + 1); c++) this.fill(c);
+    this.observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) if (entry.isIntersecting) this.fill(Number(entry.target.dataset.chunk));
+    }, { rootMargin: "1500px 0px" });
+    this.blocks.forEach((block, c) => { if (!this.filled[c]) this.observer.observe(block); });
+    let next = 0;
+    const work = () => {
+      if (!root.isConnected) return this.observer.disconnect();
+      const until = performance.now() + 12;
+      while (next < this.chunks && performance.now() < until) this.fill(next++);
+      if (next < this.chunks) setTimeout(work, 0);
+      else this.observer.disconnect();
+    };
+    setTimeout(work, 0);
+  }
+
+  fill(c) {
+    if (this.filled[c]) return;
+    this.filled[c] = 1;
+    this.observer?.unobserve(this.blocks[c]);
+    const start = c * CHUNK + 1;
+    const end = Math.min(this.lineCount, start + CHUNK - 1);
+    const html = [];
+    for (let lineno = start; lineno <= end; lineno++) html.push(this.rowHtml(lineno));
+    this.blocks[c].innerHTML = html.join("");
+  }
+
+  rowHtml(lineno) {
+    const row = this.rowsByLine.get(lineno);
+    let attributes = "";
     let classes = "row";
     if (row) {
-      const heat = heatOf(row[column], max);
-      style = ` style="--heat:${heatColour(heat)}"`;
-      classes += ` run ${heatTextClass(heat)}`;
+      const vars = [];
+      for (const [name, metric] of Object.entries(METRICS)) {
+        const heat = heatOf(row[metric.column], this.max[name]);
+        vars.push(`--h-${name}:${heatColour(heat)}`);
+        if (needsLightText(heat)) classes += ` hot-${name}`;
+      }
+      attributes = ` style="${vars.join(";")}"`;
+      classes += " run";
     }
-    const buttons = [];
-    const out = callees.get(lineno);
+    let buttons = "";
+    const out = this.callees.get(lineno);
     if (out) {
-      buttons.push(`<button class="callees" data-line="${lineno}" title="Functions called from this line">` +
-        `→ ${out.length}</button>`);
+      buttons += `<button class="callees" data-line="${lineno}" title="Functions called from this line">` +
+        `→ ${out.length}</button>`;
     }
-    const into = callers.get(lineno);
+    const into = this.callers.get(lineno);
     if (into) {
-      buttons.push(`<button class="callers" data-line="${lineno}" title="Lines that called this function">` +
-        `← ${into.length}</button>`);
+      buttons += `<button class="callers" data-line="${lineno}" title="Lines that called this function">` +
+        `← ${into.length}</button>`;
     }
-    html.push(`<div class="${classes}" id="L${lineno}" data-line="${lineno}"${style}>` +
-      `<a class="ln" href="${fileHref(file.path, lineno)}">${lineno}</a>` +
+    return `<div class="${classes}" id="L${lineno}"${attributes}>` +
+      `<a class="ln" href="${fileHref(this.file.path, lineno)}">${lineno}</a>` +
       `<span class="num hits">${row ? formatCount(row[1]) : ""}</span>` +
-      `<span class="num self">${row ? lineCell(row[2], "self") : ""}</span>` +
-      `<span class="num total">${row ? lineCell(row[3], "total") : ""}</span>` +
-      `<span class="links">${buttons.join("")}</span>` +
-      `<span class="src">${code || " "}</span></div>`);
+      `<span class="num self">${row && row[2] ? formatDuration(row[2]) : ""}</span>` +
+      `<span class="num total">${row && row[3] ? formatDuration(row[3]) : ""}</span>` +
+      `<span class="links">${buttons}</span><span class="src">${this.code[lineno - 1] || " "}</span></div>`;
   }
-  return html.join("");
 }
 
 export function renderFile(container, app, file, target) {
@@ -60,7 +130,8 @@ export function renderFile(container, app, file, target) {
   const rowsByLine = new Map(file.lines.map((row) => [row[0], row]));
   const lastRun = file.lines.length ? file.lines[file.lines.length - 1][0] : 0;
   const lineCount = Math.max(file.code ? file.code.length : 0, lastRun);
-  const max = app.scale === "all" ? app.globalMax[metric] : Math.max(0, ...file.lines.map((r) => r[METRICS[metric].column]));
+  const max = maxima(app, file);
+  const table = new SourceTable(app, file, rowsByLine, lineCount, max);
   const totals = app.data.totals;
   const sourceNote = file.source === "disk"
     ? '<p class="note source-note">The trace did not store this file\'s text: it was read from disk when the ' +
@@ -80,7 +151,7 @@ export function renderFile(container, app, file, target) {
     `<div class="code-wrap"><div class="code metric-${metric}" role="table" aria-label="${escapeHtml(file.label)}">` +
     `<div class="row head"><span class="ln">line</span><span class="num hits">hits</span>` +
     `<span class="num self">self</span><span class="num total">total</span><span class="links"></span>` +
-    `<span class="src"></span></div>${sourceRows(app, file, rowsByLine, lineCount, max)}</div></div>` +
+    `<span class="src"></span></div>${table.skeleton()}</div></div>` +
     '<canvas class="minimap" aria-label="Minimap of the file: click to scroll there"></canvas>';
 
   const jump = container.querySelector("select.jump");
@@ -96,7 +167,8 @@ export function renderFile(container, app, file, target) {
     const lineno = parseInt(button.dataset.line, 10);
     openPopover(app, file, lineno, button.classList.contains("callees") ? "callees" : "callers", button);
   });
-  app.minimap = new Minimap(container.querySelector("canvas.minimap"), file, rowsByLine, lineCount, max, metric);
+  table.attach(container.querySelector(".code"), target);
+  app.minimap = new Minimap(container.querySelector("canvas.minimap"), rowsByLine, lineCount, max, metric);
   if (target) {
     const row = document.getElementById(`L${target}`);
     if (row) {
@@ -107,6 +179,15 @@ export function renderFile(container, app, file, target) {
     window.scrollTo(0, 0);
   }
   app.minimap.draw();
+}
+
+// Colour the shown file by another metric: a class on the table and the minimap, nothing rebuilt.
+export function showMetric(container, app, metric) {
+  const code = container.querySelector(".code");
+  if (!code) return;
+  code.classList.remove(...Object.keys(METRICS).map((name) => `metric-${name}`));
+  code.classList.add(`metric-${metric}`);
+  app.minimap?.setMetric(metric);
 }
 
 function openPopover(app, file, lineno, kind, anchor) {
@@ -152,13 +233,13 @@ export function closePopover() {
 // A strip down the right edge: one stripe per line coloured like its row, the visible part framed;
 // clicking or dragging scrolls the page there.
 class Minimap {
-  constructor(canvas, file, rowsByLine, lineCount, max, metric) {
+  constructor(canvas, rowsByLine, lineCount, max, metric) {
     this.canvas = canvas;
+    this.rowsByLine = rowsByLine;
     this.lineCount = Math.max(1, lineCount);
-    this.heats = new Float32Array(this.lineCount + 1).fill(-1);
-    const column = METRICS[metric].column;
-    for (const [lineno, row] of rowsByLine) this.heats[lineno] = heatOf(row[column], max);
+    this.max = max;
     this.code = canvas.parentElement.querySelector(".code");
+    this.setMetric(metric);
     const scrollTo = (event) => {
       const box = canvas.getBoundingClientRect();
       const share = Math.max(0, Math.min(1, (event.clientY - box.top) / box.height));
@@ -173,6 +254,15 @@ class Minimap {
       canvas.addEventListener("pointermove", move);
       canvas.addEventListener("pointerup", () => canvas.removeEventListener("pointermove", move), { once: true });
     });
+  }
+
+  setMetric(metric) {
+    this.heats = new Float32Array(this.lineCount + 1).fill(-1);
+    const column = METRICS[metric].column;
+    for (const [lineno, row] of this.rowsByLine) {
+      if (lineno <= this.lineCount) this.heats[lineno] = heatOf(row[column], this.max[metric]);
+    }
+    this.draw();
   }
 
   draw() {

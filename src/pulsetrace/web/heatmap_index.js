@@ -6,6 +6,7 @@ import {
   METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatMetric, formatPercent, groupBadge, heatColour,
   heatOf,
 } from "./heatmap_common.js";
+import { highlightLines } from "./heatmap_highlight.js";
 
 const TOP_LINES = 15;
 
@@ -93,7 +94,7 @@ function hottestLines(app) {
   const max = best[0].row[column];
   const whole = app.metric === "hits" ? app.data.totals.hits : app.data.totals.selfNs;
   const rows = best.map(({ file, row }) => {
-    const code = (file.code ? file.code[row[0] - 1] ?? "" : "").replace(/^\s+/, "");
+    const code = highlightLines([(file.code ? file.code[row[0] - 1] ?? "" : "").trim()])[0];
     const share = app.metric === "total" ? "" : formatPercent(row[column], whole);
     return `<tr><td class="text"><span class="swatch" style="background:${heatColour(heatOf(row[column], max))}">` +
       `</span><a href="${fileHref(file.path, row[0])}">${escapeHtml(file.label)}:${row[0]}</a></td>` +
