@@ -19,15 +19,21 @@ from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl, quote
 
-from ..reports.highlight import highlighted_lines
+from ..reports.heatmap import source_lines
 from .files import read_text
 from .state import LiveState
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
+HEATMAP_WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
+_JS = "text/javascript; charset=utf-8"
 ASSETS = {  # the only files served from disk besides traced sources: a fixed list
-    "/static/live.js": ("live.js", "text/javascript; charset=utf-8"),
-    "/static/live.css": ("live.css", "text/css; charset=utf-8"),
+    "/static/live.js": (WEB_DIR, "live.js", _JS),
+    "/static/live.css": (WEB_DIR, "live.css", "text/css; charset=utf-8"),
+    # the heatmap's highlighter (and the helpers it imports): the live page highlights as it does
+    "/static/heatmap_highlight.js": (HEATMAP_WEB_DIR, "heatmap_highlight.js", _JS),
+    "/static/heatmap_common.js": (HEATMAP_WEB_DIR, "heatmap_common.js", _JS),
 }
+_MODULE_IMPORT = re.compile(r'(from\s+"\./[\w.-]+\.js)(")')
 _FILE_PAGE = re.compile(r"/file/(f\d{1,9})")
 _SOURCE = re.compile(r"/api/source/(f\d{1,9})")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -106,9 +112,17 @@ class LiveRoutes:
             return Response(200, "text/event-stream", stream=True, stream_file=self._file_param(query))
         asset = ASSETS.get(path)
         if asset is not None:
-            with open(os.path.join(WEB_DIR, asset[0]), "rb") as handle:
-                return Response(200, asset[1], handle.read())
+            return self._asset(*asset)
         return _text(404, "not found")
+
+    def _asset(self, directory: str, name: str, content_type: str) -> Response:
+        with open(os.path.join(directory, name), encoding="utf-8") as handle:
+            text = handle.read()
+        if self.token is not None and content_type == _JS:
+            # a module's own imports must carry the token as well, or the server refuses them
+            query = f"?token={quote(self.token)}"
+            text = _MODULE_IMPORT.sub(lambda match: match.group(1) + query + match.group(2), text)
+        return Response(200, content_type, text.encode("utf-8"))
 
     def _file_param(self, query: Mapping[str, str]) -> Optional[str]:
         file_id = query.get("file")
@@ -130,7 +144,7 @@ class LiveRoutes:
         text = read_text(path)
         if text is None:
             return _text(404, "not found")
-        return _json({"id": file_id, "path": path, "lines": highlighted_lines(text, path)})
+        return _json({"id": file_id, "path": path, "lines": source_lines(text)})
 
 
 def split_target(target: str) -> Tuple[str, Dict[str, str]]:

@@ -1,5 +1,8 @@
 // pulsetrace live: the index of traced files, a file page with live line numbers, and the stacks.
 // One EventSource per page; every message is one tick of the server (see live/state.py).
+// Source lines are highlighted by the heatmap's own highlighter.
+
+import { highlightLines } from "./heatmap_highlight.js";
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
@@ -108,7 +111,8 @@ async function loadSource() {
   const source = await response.json();
   $("#where").textContent = source.path;
   document.title = source.path.split("/").pop() + " — pulsetrace live";
-  const body = source.lines
+  const highlighted = highlightLines(source.lines);
+  const body = highlighted
     .map(
       (html, i) =>
         `<tr id="L${i + 1}" data-line="${i + 1}"><td class="no">${i + 1}</td><td class="num hits"></td>` +
@@ -120,7 +124,7 @@ async function loadSource() {
     '<table class="source"><thead><tr><th class="num">line</th><th class="num">hits</th>' +
     '<th class="num">time</th><th>recent</th><th></th></tr></thead><tbody>' + body + "</tbody></table>";
   sourceRows = new Map();
-  source.lines.forEach((html, i) => {
+  highlighted.forEach((html, i) => {
     const row = document.getElementById("L" + (i + 1));
     sourceRows.set(i + 1, {
       row,
