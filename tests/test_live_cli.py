@@ -239,3 +239,12 @@ def test_open_asks_the_browser_and_m_runs_a_module(tmp_path: Path) -> None:
     printed = result.stderr.split("live view at ", 1)[1].split()[0]
     wait_for(opened.exists, timeout=10)
     assert wait_for(opened.read_text) == printed
+
+
+def test_an_uncaught_exception_looks_as_under_python(tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", "def fail():\n    raise ValueError('boom')\n\nfail()\n")
+    plain = run_python([str(program)], tmp_path)
+    traced = run_pulsetrace(["live", "--port", "0", str(program)], tmp_path)
+    first, _, rest = traced.stderr.partition("\n")
+    assert first.startswith("pulsetrace: live view at http://127.0.0.1:")
+    assert (traced.returncode, traced.stdout, rest) == (plain.returncode, plain.stdout, plain.stderr)
