@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -152,10 +153,19 @@ def _address(process: subprocess.Popen[str]) -> str:
 
 
 def _open_file_page(browser: Browser, url: str) -> Any:
-    """A page on the first traced file's live page, once it shows numbers."""
+    """A page on the traced file's live page (once the server has seen it run), showing its source."""
+    deadline = time.monotonic() + 60
+    while True:
+        with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
+            files = json.loads(answer.read())["files"]
+        if files:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live view never showed the traced file")
+        time.sleep(0.1)
     page = browser.browser.new_page()
-    page.goto(url + "file/f1")
-    page.locator("tr[data-line] td.code").first.wait_for(timeout=30000)
+    page.goto(url + "file/" + files[0]["id"])
+    page.locator("tr[data-line] td.code").first.wait_for(timeout=60000)
     return page
 
 
@@ -200,16 +210,7 @@ def run_once(
         if mode == "live-browser":
             assert browser is not None
             # The loop's first line runs before GO exists: the file has an id and numbers to show.
-            url = _address(process)
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    page = _open_file_page(browser, url)
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
+            page = _open_file_page(browser, _address(process))
         go.write_text("")
         out, err = process.communicate(timeout=600)
     finally:
@@ -241,16 +242,7 @@ def measure_latency(python: str, work: Path, browser: Browser, count: int) -> Di
         text=True,
     )
     try:
-        url = _address(process)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                page = _open_file_page(browser, url)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        page = _open_file_page(browser, _address(process))
         page.evaluate(WATCH, line)
         go.write_text("")
         process.communicate(timeout=120)
