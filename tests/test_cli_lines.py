@@ -151,3 +151,39 @@ def test_lines_with_log_exceptions(tmp_path: Path) -> None:
     assert [instant.name for instant in process.threads[0].instants] == ["KeyError"]
     assert process.lines is not None
     assert hits_by_text(process.lines, program)['print("caught")'] == 1
+
+
+def test_report_lines_shows_the_hottest_lines_with_their_callees(tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", PROGRAM)
+    run_pulsetrace(["run", "--lines", "-o", "out.pulse", str(program)], tmp_path)
+    shown = run_pulsetrace(["report", "out.pulse", "--lines", "--top", "40"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    table = shown.stdout.splitlines()
+    assert table[0] == "top 20 of 20 lines by self time"  # every line of the program that ran
+    assert table[1].split() == ["hits", "self", "%", "total", "line"]
+    rows = [row for row in table[2:] if not row.lstrip().startswith("->")]
+    assert len(rows) == 20
+    fib_row = next(i for i, row in enumerate(table) if row.endswith("return fib(n - 1) + fib(n - 2)"))
+    assert table[fib_row].split()[0] == "88"
+    assert "prog.py:9" in table[fib_row]
+    assert table[fib_row + 1].split()[:4] == ["->", "fib", "(prog.py:6):", "176"]
+    stats = read_trace(tmp_path / "out.pulse").processes[0].lines
+    assert stats is not None
+    selfs = [stats.files[str(program)][int(row.split("prog.py:")[1].split()[0])].self_ns for row in rows]
+    assert selfs == sorted(selfs, reverse=True)  # most self time first
+    top3 = run_pulsetrace(["report", "out.pulse", "--lines", "--top", "3"], tmp_path)
+    assert top3.stdout.splitlines()[0] == "top 3 of 20 lines by self time"
+
+
+def test_report_lines_of_a_trace_without_them_is_a_clear_error(tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", PROGRAM)
+    run_pulsetrace(["run", "-o", "out.pulse", str(program)], tmp_path)
+    shown = run_pulsetrace(["report", "out.pulse", "--lines"], tmp_path)
+    assert shown.returncode == 1
+    assert shown.stderr.strip() == (
+        "pulsetrace: error: out.pulse has no line statistics: record it with "
+        "`pulsetrace run --lines -o OUT.pulse`"
+    )
+    both = run_pulsetrace(["report", "out.pulse", "--lines", "-o", "x.json"], tmp_path)
+    assert both.returncode == 2
+    assert "give -o (convert the trace) or --lines (summarise it), not both" in both.stderr

@@ -92,6 +92,7 @@ def test_every_flag_reaches_the_tracer(tmp_path: Path) -> None:
         "--log-print",
         "--log-exceptions",
         "--log-gc",
+        "--line-detail", "all",  # --lines is not combined with --log-exceptions before 3.12
         "--core", "python",
         "--process-name", "probe job",
         "-o", "t.pulse",
@@ -112,6 +113,8 @@ def test_every_flag_reaches_the_tracer(tmp_path: Path) -> None:
         "log_print": True,
         "log_exceptions": True,
         "log_gc": True,
+        "lines": False,
+        "line_detail": "all",
         "core": "python",
         "backend": None,
         "process_name": "probe job",

@@ -198,14 +198,19 @@ def test_output_file_is_written_and_readable(ip: InteractiveShell, tmp_path: Pat
     assert f"trace saved to <code>{target}</code>" in html_of(captured)
 
 
-def test_lines_says_it_is_not_available_yet(ip: InteractiveShell) -> None:
-    ip.user_ns.pop("never_set", None)
-    with pytest.raises(UsageError, match=r"line-level profiling \(--lines\) is not available yet"):
-        ip.run_cell_magic("pulsetrace", "--lines", "never_set = 1\n")
-    with capture_output() as captured:
-        result = ip.run_cell("%%pulsetrace --lines\nnever_set = 1\n")
-    assert "never_set" not in ip.user_ns and not result.success
-    assert "UsageError: line-level profiling" in captured.stderr and "Traceback" not in captured.stderr
+def test_lines_shows_the_cells_hottest_lines(ip: InteractiveShell) -> None:
+    captured = cell_magic(ip, "--lines --top 2", FIB)
+    lines = ip.user_ns["_pulsetrace"].process().lines
+    assert lines is not None
+    (cell_file,) = [name for name, numbers in lines.files.items() if len(numbers) == 3]
+    assert sorted(stat.hits for stat in lines.files[cell_file].values()) == [1, 1, FIB_CALLS]
+    shown = [output.data["text/plain"] for output in captured.outputs if "text/plain" in output.data]
+    assert len(shown) == 1
+    table = shown[0].splitlines()
+    title = table.index("pulsetrace: top 2 of 3 lines by self time")
+    assert table[title + 2].split()[0] == str(FIB_CALLS)
+    assert table[title + 2].endswith("return n if n < 2 else fib(n - 1) + fib(n - 2)")
+    assert "top 2 of 3 lines by self time" in html_of(captured)
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,17 @@ import os
 import sys
 import textwrap
 import threading
+from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
+from pulsetrace import Tracer
 from pulsetrace.filegroups import FileGrouper
 from pulsetrace.linecollect import LINE_BACKENDS, LineCollector, LineCollectorError
 from pulsetrace.model.lines import CodeKey, LineStats
+from pulsetrace.model.native import read_trace
+from pulsetrace.tracer import TracerError
 
 HERE = os.path.abspath(__file__)
 
@@ -242,3 +246,35 @@ def test_another_trace_function_is_left_alone() -> None:
         assert sys.gettrace() is other
     finally:
         sys.settrace(None)
+
+
+def test_tracer_lines_option_puts_them_in_the_trace(tmp_path: Path) -> None:
+    with Tracer(lines=True, output=str(tmp_path / "t.pulse")) as tracer:
+        caller()
+    stats = tracer.trace.process().lines
+    assert stats is not None
+    assert stats.files[HERE][first_line(leaf) + 1].hits == 1
+    assert HERE in tracer.trace.process().sources
+    assert read_trace(tmp_path / "t.pulse").process().lines == stats
+    assert Tracer().options.lines is False
+    with Tracer() as plain:
+        caller()
+    assert plain.trace.process().lines is None
+
+
+def test_tracer_refuses_a_bad_line_detail() -> None:
+    with pytest.raises(TracerError, match="bad value for line_detail"):
+        Tracer(lines=True, line_detail="most")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring tool ids exist on 3.12+")
+def test_no_free_tool_id_is_a_clear_error() -> None:
+    taken = [i for i in range(6) if sys.monitoring.get_tool(i) is None]
+    for tool_id in taken:
+        sys.monitoring.use_tool_id(tool_id, "someone else")
+    try:
+        with pytest.raises(LineCollectorError, match="no free sys.monitoring tool id for line statistics"):
+            LineCollector(clock=CLOCK).start()
+    finally:
+        for tool_id in taken:
+            sys.monitoring.free_tool_id(tool_id)

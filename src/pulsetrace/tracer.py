@@ -171,7 +171,8 @@ class Tracer:
         self._mono_anchor_ns = time.monotonic_ns()
         self._start_custom()
         try:
-            self._start_lines(core.backend)  # first: the core then records nothing of the collector's start
+            # first: the core then records nothing of the collector's start
+            self._start_lines(core.backend if self.options.lines else None)
         except TracerError:
             self._stop_custom()
             raise

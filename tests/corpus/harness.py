@@ -238,8 +238,10 @@ def leaked_state() -> List[str]:
         problems.append(f"sys.getprofile() is {sys.getprofile()!r}")
     if getattr(threading, "_profile_hook", None) is not None:
         problems.append("threading.setprofile() hook left installed")
+    if sys.gettrace() is not None and "pulsetrace" in getattr(sys.gettrace(), "__module__", ""):
+        problems.append(f"sys.gettrace() is pulsetrace's {sys.gettrace()!r}")
     if sys.version_info >= (3, 12):
-        held = [i for i in range(6) if sys.monitoring.get_tool(i) == "pulsetrace"]
+        held = [i for i in range(6) if sys.monitoring.get_tool(i) in ("pulsetrace", "pulsetrace lines")]
         if held:
             problems.append(f"sys.monitoring tool ids {held} still held by pulsetrace")
     return problems

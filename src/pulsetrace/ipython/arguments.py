@@ -26,10 +26,6 @@ from ..reports.summary import DEFAULT_TOP
 
 CELL_USAGE = "%%pulsetrace [options]  (the code to trace is the cell's body)"
 LINE_USAGE = "%pulsetrace [options] [--] statement"
-LINES_NOT_YET = (
-    "line-level profiling (--lines) is not available yet: it comes with pulsetrace's heatmap. "
-    "Leave out --lines to record every function call of the cell."
-)
 
 
 class MagicArgumentError(ValueError):
@@ -88,7 +84,6 @@ def make_parser(cell: bool) -> argparse.ArgumentParser:
         "--top", type=int, default=DEFAULT_TOP, metavar="N",
         help=f"how many functions the table shows (default: {DEFAULT_TOP})",
     )  # fmt: skip
-    own.add_argument("--lines", action="store_true", help="line-level profiling: not available yet")
     return parser
 
 
@@ -111,8 +106,6 @@ def parse_magic_line(line: str, cell: bool) -> MagicRequest:
             f"body\nusage: {CELL_USAGE}"
         )
     args = parser.parse_args(words)
-    if args.lines:
-        raise MagicArgumentError(LINES_NOT_YET)
     if args.top < 1:
         raise MagicArgumentError(f"{parser.prog}: --top must be at least 1, not {args.top}")
     if not cell and not statement:

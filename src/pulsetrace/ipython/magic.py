@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from html import escape
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from IPython.core import magic as ipython_magic
@@ -19,6 +20,7 @@ from IPython.display import display
 
 from .. import writers
 from ..reports.callstats import CallStats
+from ..reports.hotlines import hot_lines_table
 from ..reports.summary import summary_lines
 from ..reports.summary_html import summary_html
 from ..tracer import TracerError
@@ -170,10 +172,18 @@ class _Report:
         text = summary_lines(stats, self.request.top, title="pulsetrace", file_names=self.file_names)
         if not text:
             text = ["pulsetrace: no calls were recorded"]
+        line_stats = recorded.trace.process().lines
+        hot: List[str] = []
+        if line_stats is not None:  # --lines: the cell's hottest lines under the functions
+            sources = recorded.trace.process().sources
+            hot = hot_lines_table(line_stats, sources, self.request.top, "pulsetrace", self.file_names)
+            text += hot
         if saved:
             text.append(f"trace saved to {saved}")
         text.extend(notes)
         html = summary_html(
             stats, self.request.top, threads=threads, saved=saved, notes=notes, file_names=self.file_names
         )
+        if hot:
+            html += "<pre>" + escape("\n".join(hot)) + "</pre>"
         display({"text/plain": "\n".join(text), "text/html": html}, raw=True)  # type: ignore[no-untyped-call]

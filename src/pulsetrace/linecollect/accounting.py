@@ -24,7 +24,7 @@ The rules, which both backends follow (they only differ in how they learn of the
 from __future__ import annotations
 
 from types import CodeType
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from ..events import FUNC_PYTHON
 from ..model.lines import CodeKey, LineStats
@@ -33,13 +33,14 @@ from ..recording import FunctionInfo
 
 _NOTHING_OPEN: FrozenSet[int] = frozenset()
 
-EdgeCounts = Dict[Tuple[int, CodeType], List[int]]  # (calling line, callee) -> [calls, total_ns]
+# An edge's numbers: [calls, total_ns, entries open on the thread now]
+EdgeCounts = Dict[Tuple[int, CodeType], List[int]]  # (calling line, callee) -> numbers
 
 
 class CodeLines:
     """What one thread counted for one code object."""
 
-    __slots__ = ("code", "lines", "calls", "self_ns", "total_ns", "edges")
+    __slots__ = ("code", "lines", "calls", "self_ns", "total_ns", "edges", "innermost")
 
     def __init__(self, code: CodeType, detailed: bool) -> None:
         self.code = code
@@ -49,57 +50,34 @@ class CodeLines:
         self.self_ns = 0
         self.total_ns = 0
         self.edges: EdgeCounts = {}
+        self.innermost: Optional[Frame] = None  # the innermost frame of this code on the thread's stack
 
 
-class Frame:
-    """One running Python frame on a thread's stack, with its open line interval."""
-
-    __slots__ = (
-        "data",
-        "code",
-        "lines",
-        "lineno",
-        "stat",
-        "whole",
-        "line_start",
-        "line_callee_ns",
-        "enter_ns",
-        "callee_ns",
-        "outer",
-        "open_outside",
-        "edge",
-    )
-
-    def __init__(self, data: CodeLines, ns: int, outer: Optional[Frame]) -> None:
-        self.data = data
-        self.code = data.code
-        self.lines = data.lines
-        self.lineno = 0  # the open line; 0 before the frame's first line event
-        self.stat: Optional[List[int]] = None  # the open line's [hits, self_ns, total_ns]
-        self.whole = True  # whether the open line's interval adds to its total (see open_outside)
-        self.line_start = ns
-        self.line_callee_ns = 0  # time in Python callees during the open line
-        self.enter_ns = ns
-        self.callee_ns = 0  # time in Python callees during this entry into the frame
-        self.outer = outer  # the next frame of the same code further out on this thread's stack
-        # lines of this code open in outer frames (recursion): their intervals already count this time
-        if outer is None:
-            self.open_outside = _NOTHING_OPEN
-        else:
-            self.open_outside = outer.open_outside | {outer.lineno}
-        self.edge: Optional[Tuple[CodeLines, int, CodeType]] = None  # the call edge this entry came by
+# A running frame is a list (made and read for every call: a list is the cheapest object to build).
+CODE = 0  # its code object
+DATA = 1  # its CodeLines
+LINES = 2  # DATA.lines: line number -> [hits, self_ns, total_ns], or None when summarised
+STAT = 3  # the open line's [hits, self_ns, total_ns], or None
+WHOLE = 4  # whether the open line's interval adds to its total (not open further out: see OPEN_OUTSIDE)
+LINENO = 5  # the open line; 0 before the frame's first line event
+LINE_START = 6  # when the open line started
+LINE_CALLEE_NS = 7  # time in Python callees during the open line
+ENTER_NS = 8  # when this entry into the frame began
+CALLEE_NS = 9  # time in Python callees during this entry
+OUTER = 10  # the next frame of the same code further out on the stack, or None
+OPEN_OUTSIDE = 11  # lines of this code open in outer frames (recursion): they already count this time
+EDGE = 12  # the numbers of the call edge this entry came by, or None
+Frame = List[Any]
 
 
 class ThreadLines:
     """One thread's stack and counts. Only its own thread touches it while recording."""
 
-    __slots__ = ("stack", "codes", "innermost", "open_edges", "detail")
+    __slots__ = ("stack", "codes", "detail")
 
     def __init__(self, detail: Callable[[CodeType], Optional[bool]]) -> None:
         self.stack: List[Frame] = []
         self.codes: Dict[CodeType, CodeLines] = {}
-        self.innermost: Dict[CodeType, Frame] = {}  # code -> its innermost frame on the stack
-        self.open_edges: Dict[Tuple[CodeLines, int, CodeType], int] = {}
         # code -> True (lines in detail), False (summarised), None (not recorded: pulsetrace's own)
         self.detail = detail
 
@@ -116,33 +94,37 @@ class ThreadLines:
     def enter(self, ns: int, data: CodeLines, resumed_at: int, is_call: bool) -> Frame:
         """A frame of ``data``'s code starts (``is_call``), resumes, or shows up for the first time (a
         frame that began before recording); ``resumed_at`` is the line it goes on at (0: unknown)."""
-        code = data.code
-        frame = Frame(data, ns, self.innermost.get(code))
-        self.innermost[code] = frame
+        outer = data.innermost
+        if outer is None:
+            open_outside = _NOTHING_OPEN
+        else:
+            open_outside = outer[OPEN_OUTSIDE] | {outer[LINENO]}
+        edge = None
         stack = self.stack
         if stack:
             caller = stack[-1]
-            if caller.lines is not None and caller.lineno:
-                edge = (caller.data, caller.lineno, code)
-                open_edges = self.open_edges
-                open_edges[edge] = open_edges.get(edge, 0) + 1
-                frame.edge = edge
+            if caller[STAT] is not None:
+                edges = caller[DATA].edges
+                key = (caller[LINENO], data.code)
+                edge = edges.get(key)
+                if edge is None:
+                    edge = edges[key] = [0, 0, 0]
+                edge[2] += 1
                 if is_call:
-                    counts = caller.data.edges.get((caller.lineno, code))
-                    if counts is None:
-                        counts = caller.data.edges[(caller.lineno, code)] = [0, 0]
-                    counts[0] += 1
+                    edge[0] += 1
+        frame = [data.code, data, data.lines, None, True, 0, ns, 0, ns, 0, outer, open_outside, edge]
+        data.innermost = frame
+        if is_call:
+            data.calls += 1
         if resumed_at:
-            frame.lineno = resumed_at
-            lines = frame.lines
+            frame[LINENO] = resumed_at
+            lines = data.lines
             if lines is not None:
                 stat = lines.get(resumed_at)
                 if stat is None:  # a generator that began before recording
                     stat = lines[resumed_at] = [0, 0, 0]
-                frame.stat = stat
-                frame.whole = resumed_at not in frame.open_outside
-        if is_call:
-            data.calls += 1
+                frame[STAT] = stat
+                frame[WHOLE] = resumed_at not in open_outside
         stack.append(frame)
         return frame
 
@@ -151,70 +133,68 @@ class ThreadLines:
 
         This runs for every line event, so it does as little as it can: no lookups but the new line's.
         """
-        stat = frame.stat
+        stat = frame[STAT]
         if stat is not None:
-            elapsed = ns - frame.line_start
-            stat[1] += elapsed - frame.line_callee_ns
-            if frame.whole:
+            elapsed = ns - frame[LINE_START]
+            stat[1] += elapsed - frame[LINE_CALLEE_NS]
+            if frame[WHOLE]:
                 stat[2] += elapsed
-            frame.line_callee_ns = 0
-        lines = frame.lines
-        assert lines is not None
+            frame[LINE_CALLEE_NS] = 0
+        lines = frame[LINES]
         stat = lines.get(lineno)
         if stat is None:
             stat = lines[lineno] = [1, 0, 0]
         else:
             stat[0] += 1
-        frame.stat = stat
-        frame.lineno = lineno
-        frame.line_start = ns
-        frame.whole = lineno not in frame.open_outside
+        frame[STAT] = stat
+        frame[LINENO] = lineno
+        frame[LINE_START] = ns
+        frame[WHOLE] = lineno not in frame[OPEN_OUTSIDE]
 
     def exit(self, ns: int, code: CodeType) -> None:
         """The innermost frame of ``code`` returns, yields or unwinds (frames above it close too)."""
         stack = self.stack
         if not stack:
             return
-        if stack[-1].code is not code:
-            if self.innermost.get(code) is None:
+        if stack[-1][CODE] is not code:
+            data = self.codes.get(code)
+            if data is None or data.innermost is None:
                 return  # it began before recording and never showed a line: nothing to close
-            while stack[-1].code is not code:  # exits that were never reported: close them here
-                self._close_top(ns)
-        self._close_top(ns)
+            while stack[-1][CODE] is not code:  # exits that were never reported: close them here
+                self.close_top(ns)
+        self.close_top(ns)
 
-    def _close_top(self, ns: int) -> None:
-        frame = self.stack.pop()
-        data = frame.data
-        stat = frame.stat
+    def close_top(self, ns: int) -> None:
+        """The innermost frame ends (callers that know it is the one exiting skip exit()'s checks)."""
+        stack = self.stack
+        frame = stack.pop()
+        stat = frame[STAT]
         if stat is not None:
-            elapsed = ns - frame.line_start
-            stat[1] += elapsed - frame.line_callee_ns
-            if frame.whole:
+            elapsed = ns - frame[LINE_START]
+            stat[1] += elapsed - frame[LINE_CALLEE_NS]
+            if frame[WHOLE]:
                 stat[2] += elapsed
-        duration = ns - frame.enter_ns
-        data.self_ns += duration - frame.callee_ns
-        if frame.outer is None:
+        duration = ns - frame[ENTER_NS]
+        data = frame[DATA]
+        data.self_ns += duration - frame[CALLEE_NS]
+        outer = frame[OUTER]
+        if outer is None:
             data.total_ns += duration
-            del self.innermost[data.code]
-        else:
-            self.innermost[data.code] = frame.outer
-        edge = frame.edge
+        data.innermost = outer
+        edge = frame[EDGE]
         if edge is not None:
-            still_open = self.open_edges[edge] - 1
-            if still_open:
-                self.open_edges[edge] = still_open
-            else:
-                del self.open_edges[edge]
-                edge[0].edges[(edge[1], edge[2])][1] += duration
-        if self.stack:
-            caller = self.stack[-1]
-            caller.line_callee_ns += duration
-            caller.callee_ns += duration
+            edge[2] -= 1
+            if not edge[2]:  # the outermost entry along this edge: its time holds the inner ones'
+                edge[1] += duration
+        if stack:
+            caller = stack[-1]
+            caller[LINE_CALLEE_NS] += duration
+            caller[CALLEE_NS] += duration
 
     def close_all(self, ns: int) -> None:
         """Recording stops: every frame still open ends now."""
         while self.stack:
-            self._close_top(ns)
+            self.close_top(ns)
 
 
 def code_keys(codes: Iterable[CodeType]) -> Dict[CodeType, CodeKey]:
@@ -247,7 +227,7 @@ def line_stats(threads: Iterable[ThreadLines]) -> LineStats:
                     stat.hits += hits
                     stat.self_ns += self_ns
                     stat.total_ns += total_ns
-            for (caller_line, callee), (count, total_ns) in data.edges.items():
+            for (caller_line, callee), (count, total_ns, _) in data.edges.items():
                 edge = stats.edge(key.filename, caller_line, keys[callee])
                 edge.count += count
                 edge.total_ns += total_ns

@@ -13,7 +13,7 @@ import threading
 from types import CodeType
 from typing import Any, Callable, Dict, List
 
-from .accounting import ThreadLines
+from .accounting import CODE, LINES, ThreadLines
 
 TOOL_NAME = "pulsetrace lines"
 TOOL_IDS = (5, 3, 4, 2, 1, 0)  # the core tries 4 first: start elsewhere so both usually get their first pick
@@ -124,7 +124,11 @@ class MonitoringLines:
                 return None
             if code not in state.codes and state.detail(code) is None:
                 return disable
-            state.exit(ns, code)
+            stack = state.stack
+            if stack and stack[-1][CODE] is code:
+                state.close_top(ns)
+            else:
+                state.exit(ns, code)
             return None
 
         return on_exit
@@ -140,7 +144,7 @@ class MonitoringLines:
             except AttributeError:
                 state = new_thread()
             stack = state.stack
-            if stack and stack[-1].code is code:
+            if stack and stack[-1][CODE] is code:
                 frame = stack[-1]
             else:  # a frame that began before recording: it joins the stack now
                 data = state.codes.get(code)
@@ -149,7 +153,7 @@ class MonitoringLines:
                 if data is None or data.lines is None:
                     return disable
                 frame = state.enter(ns, data, lineno, False)
-            if frame.lines is None:
+            if frame[LINES] is None:
                 return disable
             state.line(ns, frame, lineno)
             return None

@@ -21,7 +21,7 @@ from types import CodeType, FrameType
 from typing import Any, Callable, Dict, List, Optional
 
 from ..pyframes import is_resumption
-from .accounting import ThreadLines
+from .accounting import CODE, LINES, ThreadLines
 
 GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 
@@ -134,14 +134,14 @@ class SettraceLines:
                 stack = state.stack
                 code = frame.f_code
                 lineno = frame.f_lineno
-                if stack and stack[-1].code is code:
+                if stack and stack[-1][CODE] is code:
                     top = stack[-1]
                 else:  # a frame that was running when recording started
                     data = state.codes.get(code) or state.data_for(code)
                     if data is None or data.lines is None:
                         return None
                     top = state.enter(ns, data, lineno, False)
-                if top.lines is not None and lineno:
+                if top[LINES] is not None and lineno:
                     state.line(ns, top, lineno)
             elif event == "return":
                 ns = now()
@@ -149,7 +149,11 @@ class SettraceLines:
                     state = local.state
                 except AttributeError:
                     return None
-                state.exit(ns, frame.f_code)
+                stack = state.stack
+                if stack and stack[-1][CODE] is frame.f_code:
+                    state.close_top(ns)
+                else:
+                    state.exit(ns, frame.f_code)
             return on_event
 
         return on_event
