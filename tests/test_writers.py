@@ -63,10 +63,13 @@ def test_writers_are_chosen_by_extension() -> None:
     assert writer_for("/a/b.json.gz").name == "json.gz"
     assert writer_for("out.speedscope.json").name == "speedscope"
     assert writer_for("lines.heatmap.html").name == "heatmap"
+    assert writer_for("result.html").name == writer_for("R.HTM").name == "html"
     assert writers.known_extensions() == [
         ".collapsed",
         ".folded",
         ".heatmap.html",
+        ".htm",
+        ".html",
         ".json",
         ".json.gz",
         ".prof",
@@ -88,7 +91,10 @@ def test_longest_extension_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_extension_lists_the_known_ones() -> None:
-    known = r"known extensions: \.collapsed, \.folded, \.heatmap\.html, \.json, \.json\.gz, \.prof, "
+    known = (
+        r"known extensions: \.collapsed, \.folded, \.heatmap\.html, \.htm, \.html, \.json, \.json\.gz, "
+        r"\.prof, "
+    )
     with pytest.raises(OutputError, match=known):
         writer_for("trace.txt")
     with pytest.raises(OutputError, match="trace"):
