@@ -163,7 +163,7 @@ def main() -> None:
             print(
                 f"{size:>9,} lines run: document {document_s:.2f} s, save {save_s:.2f} s, "
                 f"file {writes[0]['bytes'] / 2**20:.1f} MiB; page: index {median(page['index_ms']):.0f} ms, "
-                f"open {BIG_FILE_LINES:,}-line file {median(page['open_big_file_ms']):.0f} ms, "
+                f"open {min(size, BIG_FILE_LINES):,}-line file {median(page['open_big_file_ms']):.0f} ms, "
                 f"switch metric {median(page['switch_metric_ms']):.0f} ms, "
                 f"JS heap {median(page['heap_mb']):.0f} MB (medians of {args.reps})"
             )

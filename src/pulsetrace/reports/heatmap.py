@@ -10,7 +10,21 @@ callees links; and the functions that were summarised instead of kept line by li
 feeds the same page with documents built from snapshots, so nothing here is specific to a saved file.
 
 Building the data and rendering it are separate steps (``heatmap_html`` renders): tests check this
-document, not HTML.
+document, not HTML. Its shape (times in ns; keys in camelCase, as the page reads them)::
+
+    version      DOCUMENT_VERSION
+    title        the program, as its process is named
+    projectRoot  the directory whose files count as the project
+    totals       {hits, selfNs (lines' and summarised functions' own time), files, linesRun}
+    groups       [{key, title}] in display order (filegroups.GROUPS)
+    files        [{path, label (short name), module, group, hits, selfNs, maxTotalNs, linesRun,
+                   hottestLine (by self time), source ("trace" | "disk" | ""), code (lines of text,
+                   or null), lines: [[lineno, hits, selfNs, totalNs], ...] by line number,
+                   functions: [{name, lineno, callee}] defined here and called from a recorded line}]
+    callees      [{name, file ("" for C), lineno, fileId (its index in files, or -1), summarised}]
+    edges        [{file, fileId, line, callee (index in callees), count, totalNs}]: calls made from
+                 the line ``file:line`` to one function
+    summaries    [{name, file, lineno, group, calls, hits, selfNs, totalNs}], most self time first
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
 import { renderIndex } from "./heatmap_index.js";
 import { highlightLines } from "./heatmap_highlight.js";
-import { closePopover, renderFile, showMetric } from "./heatmap_file.js";
+import { closePopover, renderFile, showMetric, stepHotLine } from "./heatmap_file.js";
 
 export class HeatmapApp {
   constructor(bar, main, data) {
@@ -23,9 +23,19 @@ export class HeatmapApp {
     this.setData(data);
     this.renderBar();
     window.addEventListener("hashchange", () => this.render());
-    window.addEventListener("scroll", () => this.minimap?.draw(), { passive: true });
-    window.addEventListener("resize", () => this.minimap?.draw());
-    document.addEventListener("keydown", (event) => { if (event.key === "Escape") closePopover(); });
+    // The minimap's frame follows scrolling, redrawn at most once per animation frame.
+    let drawPending = false;
+    const redraw = () => {
+      if (drawPending) return;
+      drawPending = true;
+      requestAnimationFrame(() => {
+        drawPending = false;
+        this.minimap?.draw();
+      });
+    };
+    window.addEventListener("scroll", redraw, { passive: true });
+    window.addEventListener("resize", redraw);
+    document.addEventListener("keydown", (event) => this.onKey(event));
     document.addEventListener("click", (event) => { if (!event.target.closest(".popover")) closePopover(); });
     this.render();
   }
@@ -58,6 +68,15 @@ export class HeatmapApp {
       let max = 0;
       for (const file of data.files) for (const row of file.lines) max = Math.max(max, row[metric.column]);
       this.globalMax[name] = max;
+    }
+  }
+
+  onKey(event) {
+    if (event.key === "Escape") return closePopover();
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest?.("input, select, textarea")) return;
+    if (event.key === "n" || event.key === "p") {
+      closePopover();
+      stepHotLine(this, event.key === "n" ? 1 : -1);
     }
   }
 
@@ -109,6 +128,7 @@ export class HeatmapApp {
   render(options = {}) {
     closePopover();
     this.minimap = null;
+    this.fileView = null;
     const route = parseHash(location.hash);
     const file = route.file === null ? null : this.filesByPath.get(route.file);
     const scroll = window.scrollY;

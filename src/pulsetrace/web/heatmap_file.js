@@ -147,8 +147,10 @@ export function renderFile(container, app, file, target) {
     (file.hottestLine ? `Hottest line: <a class="hottest" href="${fileHref(file.path, file.hottestLine)}">` +
       `${file.hottestLine}</a>.` : "") +
     (functions ? ` <select class="jump" aria-label="Jump to a function"><option value="">Jump to a function…` +
-      `</option>${functions}</select>` : "") + "</p>" + sourceNote +
-    `<div class="code-wrap"><div class="code metric-${metric}" role="table" aria-label="${escapeHtml(file.label)}">` +
+      `</option>${functions}</select>` : "") +
+    ' <span class="muted keys">Keys <kbd>n</kbd> / <kbd>p</kbd>: next / previous hot line.</span></p>' +
+    sourceNote +
+    `<div class="code-wrap"><div class="code metric-${metric}" aria-label="${escapeHtml(file.label)}">` +
     `<div class="row head"><span class="ln">line</span><span class="num hits">hits</span>` +
     `<span class="num self">self</span><span class="num total">total</span><span class="links"></span>` +
     `<span class="src"></span></div>${table.skeleton()}</div></div>` +
@@ -169,16 +171,38 @@ export function renderFile(container, app, file, target) {
   });
   table.attach(container.querySelector(".code"), target);
   app.minimap = new Minimap(container.querySelector("canvas.minimap"), rowsByLine, lineCount, max, metric);
-  if (target) {
-    const row = document.getElementById(`L${target}`);
-    if (row) {
-      row.classList.add("target");
-      row.scrollIntoView({ block: "center" });
-    }
-  } else {
-    window.scrollTo(0, 0);
-  }
+  app.fileView = { file, max, table, target: 0 };
+  if (target) markTarget(app.fileView, target);
+  else window.scrollTo(0, 0);
   app.minimap.draw();
+}
+
+function markTarget(view, lineno) {
+  view.table.fill(Math.floor((lineno - 1) / CHUNK));
+  document.getElementById(`L${view.target}`)?.classList.remove("target");
+  const row = document.getElementById(`L${lineno}`);
+  if (!row) return;
+  row.classList.add("target");
+  row.scrollIntoView({ block: "center" });
+  view.target = lineno;
+}
+
+// Keys n / p: the next / previous hot line of the shown file (at least half-way up the heat scale
+// by the chosen metric), after or before the marked one, wrapping around. The address follows
+// without adding to the history, so back still leaves the file.
+export function stepHotLine(app, direction) {
+  const view = app.fileView;
+  if (!view || !view.table.root?.isConnected) return;
+  const column = METRICS[app.metric].column;
+  const max = view.max[app.metric];
+  const hot = view.file.lines.filter((row) => heatOf(row[column], max) >= 0.5).map((row) => row[0]);
+  if (!hot.length) return;
+  let next = direction > 0
+    ? hot.find((line) => line > view.target)
+    : hot.findLast((line) => line < view.target);
+  if (next === undefined) next = direction > 0 ? hot[0] : hot[hot.length - 1];
+  markTarget(view, next);
+  history.replaceState(null, "", fileHref(view.file.path, next));
 }
 
 // Colour the shown file by another metric: a class on the table and the minimap, nothing rebuilt.
@@ -215,8 +239,11 @@ function openPopover(app, file, lineno, kind, anchor) {
   const popover = document.createElement("div");
   popover.className = `popover ${kind}`;
   popover.setAttribute("role", "dialog");
-  popover.innerHTML = `<div class="popover-title">${kind === "callees" ? "Calls made by" : "Callers of the function at"} line ` +
-    `${lineno}</div><table>${items.join("")}</table>`;
+  // Functions defined on one line (a lambda beside its def) are named together.
+  const defined = file.functions.filter((f) => f.lineno === lineno).map((f) => f.name).join(", ");
+  const title = kind === "callees" ? `Calls made by line ${lineno}`
+    : `Callers of ${defined || "the function"} (line ${lineno})`;
+  popover.innerHTML = `<div class="popover-title">${escapeHtml(title)}</div><table>${items.join("")}</table>`;
   document.body.appendChild(popover);
   const box = anchor.getBoundingClientRect();
   const left = Math.min(box.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - popover.offsetWidth - 8);

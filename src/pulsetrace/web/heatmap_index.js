@@ -18,7 +18,7 @@ const FILE_COLUMNS = [
   { key: "hits", title: "Hits", format: formatCount },
   { key: "selfNs", title: "Self time", format: formatDuration },
   { key: "share", title: "% of all" },
-  { key: "maxTotalNs", title: "Hottest total", format: formatDuration },
+  { key: "maxTotalNs", title: "Max line total", format: formatDuration },
   { key: "hottestLine", title: "Hottest line" },
 ];
 
