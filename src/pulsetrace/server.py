@@ -4,7 +4,9 @@ live view later).
 It binds 127.0.0.1 (a free port unless one is asked for) and runs ``http.server`` in a background
 thread. Content is registered by exact path: a ``Route`` is a content type and a function that
 returns the body (called per request, so it can be fresh data), never a file looked up from the
-request's path, so nothing outside what the caller chose can be reached. ``stream`` routes hand the
+request's path, so nothing outside what the caller chose can be reached; and only requests addressed
+to 127.0.0.1 or localhost are answered (a page of another site that makes its host name resolve to
+127.0.0.1 gets 403). ``stream`` routes hand the
 handler's output file to a function instead, for long-lived responses (server-sent events).
 """
 
@@ -17,7 +19,6 @@ import socketserver
 import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional
-from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
 SECURITY_HEADERS = {
@@ -51,7 +52,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
-        route = self.server.routes.get(urlsplit(self.path).path)
+        port = self.server.server_address[1]
+        if self.headers.get("Host", "") not in (f"{HOST}:{port}", f"localhost:{port}"):
+            # A page of another site that made its name resolve to 127.0.0.1 (DNS rebinding) is refused.
+            self._send(403, "text/plain; charset=utf-8", b"forbidden host\n", send_body)
+            return
+        # The path without its query, compared as it is: no normalising, so no aliases of a route.
+        route = self.server.routes.get(self.path.split("?", 1)[0].split("#", 1)[0])
         if route is None:
             self._send(404, "text/plain; charset=utf-8", b"not found\n", send_body)
             return

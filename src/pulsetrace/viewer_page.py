@@ -20,7 +20,7 @@ import re
 import zlib
 from functools import lru_cache
 from importlib import resources
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 ENTRY_MODULE = "app.js"
 TEMPLATE = "index.html"
@@ -125,6 +125,23 @@ def served_page(trace_url: str) -> bytes:
         f'data-src="{html.escape(trace_url)}"></script>'
     )
     return (before + element + after).encode("utf-8")
+
+
+_EMBEDDED = re.compile(
+    rb'<script type="application/octet-stream" id="pulsetrace-trace">([A-Za-z0-9+/=\s]*)</script>'
+)
+
+
+def embedded_trace(page: bytes) -> Optional[bytes]:
+    """The native trace inside a standalone page this module wrote, or None if ``page`` holds none;
+    raises ValueError if it holds one that is damaged."""
+    match = _EMBEDDED.search(page)
+    if match is None:
+        return None
+    try:
+        return zlib.decompress(base64.b64decode(match.group(1)))
+    except (ValueError, zlib.error) as exc:
+        raise ValueError(f"the trace embedded in the page is damaged ({exc})") from None
 
 
 def standalone_page_parts(native: bytes) -> Iterator[bytes]:

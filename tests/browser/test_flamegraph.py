@@ -123,6 +123,52 @@ def test_merged_tree_matches_the_stacks_of_every_thread(flame: Any, traced: Tupl
     assert page_tree(flame) == expected_tree(traced[0])
 
 
+def expected_inverted_tree(trace: Trace, levels: int = 1 << 30) -> Dict[Path_, int]:
+    """Self ns per caller path (the function where the time was spent first, then its callers), at most
+    ``levels`` functions long."""
+    totals: Dict[Path_, int] = {}
+    process = trace.processes[0]
+    keys = [(info.kind, info.name, info.filename, info.lineno) for info in process.functions]
+    for thread in process.threads:
+        for stack, own in self_time_by_stack(thread).items():
+            callers = tuple(keys[func] for func in reversed(stack))
+            for depth in range(1, min(len(callers), levels) + 1):
+                totals[callers[:depth]] = totals.get(callers[:depth], 0) + own
+    return totals
+
+
+def test_inverted_tree_matches_the_stacks_read_from_the_top(flame: Any, traced: Tuple[Trace, bytes]) -> None:
+    flame.get_by_role("button", name="Self time").click()
+    assert page_tree(flame) == expected_inverted_tree(traced[0])
+    assert flame.locator(".pt-flame-depth-note").is_hidden()
+
+
+def test_inverted_tree_within_a_node_budget_follows_fewer_callers(
+    flame: Any, traced: Tuple[Trace, bytes]
+) -> None:
+    full = expected_inverted_tree(traced[0])
+    budget = len(full) // 2
+    rows = flame.evaluate(
+        f"""async (budget) => {{
+          const aggregate = await import("{ORIGIN}/aggregate.js");
+          const inverted = aggregate.invertCallTree(aggregate.buildCallTree(trace), budget);
+          const rows = [];
+          for (let node = 1; node < inverted.size; node++) {{
+            rows.push([inverted.stack(node), inverted.total[node]]);
+          }}
+          return [inverted.callerLevels, rows];
+        }}""",
+        budget,
+    )
+    levels, nodes = rows
+    assert 1 <= levels < max(len(path) for path in full)
+    assert len(nodes) <= budget
+    functions = flame.evaluate("trace.functions.map((f) => [f.kind, f.name, f.filename, f.lineno])")
+    keys = [tuple(f) for f in functions]
+    got = {tuple(keys[func] for func in stack): int(total) for stack, total in nodes}
+    assert got == expected_inverted_tree(traced[0], levels)
+
+
 def test_root_children_are_as_wide_as_their_share(flame: Any, traced: Tuple[Trace, bytes]) -> None:
     shown = frames(flame)
     root = next(f for f in shown if f["depth"] == 0)
@@ -154,9 +200,14 @@ def test_click_zooms_into_a_frame_and_the_breadcrumb_zooms_out(flame: Any) -> No
     click(flame, frame_named(flame, "main"))
     assert frame_named(flame, "main")["width"] == pytest.approx(1200)
     assert flame.locator(".pt-flame-crumb").all_inner_texts()[-1] == "main"
+    # the selected frame's function can be highlighted in the timeline
+    flame.get_by_role("button", name="Show in timeline").click()
+    main_func = flame.evaluate("trace.functions.findIndex((f) => f.name === 'main')")
+    assert flame.evaluate("app.requests") == [["highlightFunction", main_func]]
     flame.get_by_role("button", name="Reset zoom").click()
     assert flame.locator(".pt-flame-crumb").all_inner_texts() == ["all threads"]
     assert flame.get_by_role("button", name="Reset zoom").is_disabled()
+    assert not flame.get_by_role("button", name="Show in timeline").is_disabled()  # main stays selected
     # Escape goes up one level
     click(flame, frame_named(flame, "leaf"))
     flame.keyboard.press("Escape")
@@ -192,10 +243,20 @@ def test_self_time_mode_shows_functions_by_self_time_with_their_callers(flame: A
 
 def test_search_highlights_and_counts_matching_frames(flame: Any, traced: Tuple[Trace, bytes]) -> None:
     flame.evaluate("view.setSearch('FIB')")
-    expected = sum(1 for path in expected_tree(traced[0]) if "fib" in path[-1][1].lower())
+    tree = expected_tree(traced[0])
+    expected = sum(1 for path in tree if "fib" in path[-1][1].lower())
     assert expected > 10  # every recursion level is a frame of its own
     assert flame.evaluate("app.matchCount") == expected
-    assert flame.locator(".pt-flame-matches").inner_text().startswith(f"{expected} frames match")
+    # the time under matching frames, each moment once: the outermost fib of each stack
+    outermost = sum(
+        total for path, total in tree.items()
+        if path[-1][1] == "fib" and all(key[1] != "fib" for key in path[:-1])
+    )
+    share = 100 * outermost / sum(total for path, total in tree.items() if len(path) == 1)
+    shown = flame.locator(".pt-flame-matches").inner_text()
+    assert shown.startswith(f"{expected} frames match, ")
+    share_text = shown.split(", ")[1].split("%")[0]
+    assert float(share_text) == pytest.approx(share, abs=0.051 if share >= 10 else 0.0051)
     flame.evaluate("view.setSearch('')")
     assert flame.evaluate("app.matchCount") == 0 and flame.locator(".pt-flame-matches").inner_text() == ""
 
@@ -266,3 +327,39 @@ def expect_text(page: Any, selector: str, text: str) -> None:
     page.wait_for_function(
         "([selector, text]) => document.querySelector(selector).textContent === text", arg=[selector, text]
     )
+
+
+DEEP_PROGRAM = """
+def down(n):
+    return down(n - 1) + 1 if n else sum(range(1000))
+
+down(400)
+"""
+
+
+def test_a_deep_stack_scrolls_in_a_canvas_the_size_of_the_view(
+    module_page: Any, tmp_path: Path  # noqa: F811 - pytest's fixture lookup
+) -> None:
+    program = write(tmp_path / "deep.py", DEEP_PROGRAM)
+    result = run_pulsetrace(["run", "-o", "deep.pulse", str(program)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = base64.b64encode((tmp_path / "deep.pulse").read_bytes()).decode()
+    module_page.evaluate(OPEN_VIEW, {"bytes64": data, "module": "flamegraph", "className": "FlameGraphView"})
+    size = module_page.evaluate("[view.canvas.clientHeight, view.scroller.clientHeight, view.tree.maxDepth]")
+    assert size[0] == size[1] and size[2] > 400  # the canvas is no taller than the view
+    deepest = max(f["depth"] for f in frames(module_page))
+    assert deepest < size[2]
+    box = module_page.locator(".pt-flame-scroll").bounding_box()
+    module_page.mouse.move(box["x"] + 100, box["y"] + 100)
+    for _ in range(40):
+        module_page.mouse.wheel(0, 600)
+    at_bottom = "(s) => s.scrollTop + s.clientHeight >= s.scrollHeight - 1"
+    module_page.wait_for_function(f"({at_bottom})(view.scroller)")
+    module_page.wait_for_function(f"view.drawn.some(([node, x, width, depth]) => depth === {size[2]})")
+    shown = frames(module_page)
+    bottom = max(shown, key=lambda f: f["depth"])
+    assert bottom["name"] == "builtins.sum" and bottom["depth"] == size[2]
+    assert box["y"] <= bottom["y"] and bottom["y"] + bottom["height"] <= box["y"] + box["height"]
+    # the frame under the mouse is the one drawn there
+    module_page.mouse.click(bottom["x"] + 5, bottom["y"] + 5)
+    assert module_page.locator(".pt-flame-crumb").last.inner_text() == "builtins.sum"

@@ -4,6 +4,7 @@ the table itself in the real viewer: sorting by every column, filtering, clickin
 from __future__ import annotations
 
 import base64
+import dataclasses
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -366,8 +367,14 @@ def sort_values(table: Any, trace: Trace) -> Dict[str, Dict[int, Any]]:
 
 
 def in_locale_order(table: Any, texts: List[str]) -> bool:
-    """Whether the texts are in the browser's collation order (as the table sorts text columns)."""
-    return bool(table.evaluate("(t) => t.every((s, i) => i === 0 || t[i - 1].localeCompare(s) <= 0)", texts))
+    """Whether the texts are in the browser's collation order with numbers by value ("a:7" before "a:10")."""
+    return bool(table.evaluate(
+        """(t) => {
+          const compare = new Intl.Collator(undefined, { numeric: true }).compare;
+          return t.every((s, i) => i === 0 || compare(t[i - 1], s) <= 0);
+        }""",
+        texts,
+    ))
 
 
 def test_rows_show_the_callstats_figures(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
@@ -387,6 +394,15 @@ def test_rows_show_the_callstats_figures(table: Any, table_trace: Tuple[Trace, b
     assert (name, location, calls) == ("middle", "prog.py:10", "4")
     assert [total, own, average, longest] == formatted
     assert total_share.endswith("%") and self_share.endswith("%")
+
+
+def test_file_column_sorts_line_numbers_by_value(table: Any) -> None:
+    table.locator(".pt-table-filter").fill("prog.py")
+    table.get_by_role("columnheader", name="File").click()
+    locations = [row["cells"][1] for row in rows_in_view(table)]
+    # leaf is at line 7, middle at 10, fib at 15: text order would put ":10" and ":15" before ":7"
+    lines = [int(location.rsplit(":", 1)[1]) for location in locations]
+    assert lines == sorted(lines) and 7 in lines and 10 in lines
 
 
 def test_every_column_sorts_both_ways(table: Any, table_trace: Tuple[Trace, bytes, Path]) -> None:
@@ -485,3 +501,62 @@ def test_the_viewer_page_table_opens_a_function(page: Any, tmp_path: Path) -> No
     assert page.locator(".pt-flame-crumb").all_inner_texts()[-2:] == ["middle", "leaf"]
     page.get_by_role("tab", name="Functions").click()
     assert page.locator(".pt-table-row.selected").inner_text().startswith("leaf")
+
+
+def test_a_combined_trace_merges_the_functions_of_its_processes(module_page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", PROGRAM)
+    for name in ("one", "two"):
+        result = run_pulsetrace(["run", "-o", f"{name}.pulse", str(program)], tmp_path)
+        assert result.returncode == 0, result.stderr
+    result = run_pulsetrace(["combine", "one.pulse", "two.pulse", "-o", "both.pulse"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    trace = read_any_trace(tmp_path / "both.pulse")
+    assert len(trace.processes) == 2
+    module_page.evaluate(
+        OPEN_VIEW,
+        {"bytes64": base64.b64encode((tmp_path / "both.pulse").read_bytes()).decode(), "module": "functable",
+         "className": "FunctionTableView"},
+    )
+    rows = module_page.evaluate(
+        f"""async () => {{
+          const aggregate = await import("{ORIGIN}/aggregate.js");
+          const totals = aggregate.functionTotals(trace);
+          return trace.functions.map((f, id) => [f.kind, f.name, f.filename, f.lineno, totals.ran[id],
+            totals.calls[id], totals.slices[id], totals.total[id], totals.self[id], totals.max[id]]);
+        }}"""
+    )
+    decoded = {tuple(row[:4]): tuple(int(v) for v in row[5:]) for row in rows if row[4]}
+    assert decoded == expected_totals(trace)
+    # both processes ran main once: one row, two calls
+    module_page.locator(".pt-table-filter").fill("main")
+    main = next(row for row in rows_in_view(module_page) if row["cells"][0] == "main")
+    assert main["cells"][2] == "2"
+    options = module_page.locator(".pt-table-thread option").all_inner_texts()
+    pids = [process.pid for process in trace.processes]
+    assert options[0] == f"All threads ({sum(len(p.threads) for p in trace.processes)})"
+    assert any(option.startswith(f"pid {pids[0]}: ") for option in options)
+    assert any(option.startswith(f"pid {pids[1]}: ") for option in options)
+
+
+
+def test_thread_picker_shows_one_threads_figures(module_page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", PROGRAM)
+    result = run_pulsetrace(["run", "-o", "prog.pulse", str(program)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    trace = read_any_trace(tmp_path / "prog.pulse")
+    process = trace.processes[0]
+    worker = next(i for i, thread in enumerate(process.threads) if thread.name != "MainThread")
+    module_page.evaluate(
+        OPEN_VIEW,
+        {"bytes64": base64.b64encode((tmp_path / "prog.pulse").read_bytes()).decode(), "module": "functable",
+         "className": "FunctionTableView"},
+    )
+    module_page.locator(".pt-table-thread").select_option(str(worker))
+    only_worker = Trace([dataclasses.replace(process, threads=[process.threads[worker]])])
+    expected = expected_totals(only_worker)
+    assert module_page.locator(".pt-table-count").inner_text() == f"{len(expected)} functions"
+    module_page.get_by_role("columnheader", name="Calls").click()
+    (kind, name, filename, lineno), figures = max(expected.items(), key=lambda item: (item[1][0], item[0][1]))
+    top = rows_in_view(module_page)[0]["cells"]
+    assert top[0] == name == "fib" and top[2] == f"{figures[0]:,}"
+    assert "main" not in {row["cells"][0] for row in rows_in_view(module_page)}

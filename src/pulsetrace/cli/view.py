@@ -13,7 +13,7 @@ from ..model import read_any_trace
 from ..model.native import MAGIC, TraceFileError, parse_trace, read_file
 from ..progress import Progress
 from ..server import LoopbackServer, Route, ServerError
-from ..viewer_page import served_page
+from ..viewer_page import embedded_trace, served_page
 from ..writers.native import NativeWriter
 from .base import CLIError, Command
 
@@ -26,7 +26,8 @@ class ViewCommand(Command):
     `pulsetrace view TRACE` serves the viewer on 127.0.0.1 (a free port unless --port is given),
     prints its URL and serves until Ctrl-C; --open also opens it in the default browser. TRACE is a
     native .pulse file or Chrome Trace Event JSON (plain or gzipped), including JSON written by other
-    tools. Only this trace and the viewer are served, and only to this machine.
+    tools, or a standalone .html page written by pulsetrace. Only this trace and the viewer are
+    served, and only to this machine.
     """
 
     name = "view"
@@ -48,11 +49,11 @@ class ViewCommand(Command):
             server.start()
         except ServerError as exc:
             raise CLIError(str(exc), 1) from None
-        sys.stdout.write(f"pulsetrace: serving {args.trace} at {server.url} (Ctrl-C to stop)\n")
-        sys.stdout.flush()
-        if args.open:
-            webbrowser.open(server.url)
-        try:
+        try:  # from here on, Ctrl-C is the normal way out
+            sys.stdout.write(f"pulsetrace: serving {args.trace} at {server.url} (Ctrl-C to stop)\n")
+            sys.stdout.flush()
+            if args.open:
+                webbrowser.open(server.url)
             _wait_forever()
         except KeyboardInterrupt:
             sys.stderr.write("pulsetrace: stopped\n")
@@ -67,6 +68,8 @@ def _native_bytes(path: str) -> bytes:
     try:
         with Progress(f"reading {path}", sys.stderr):
             name, data = read_file(path)
+            if data.lstrip()[:15].lower() == b"<!doctype html>":
+                data = _page_trace(name, data)
             if data.startswith(MAGIC):
                 parse_trace(data, name)  # the whole file is checked, not just its magic
                 return data
@@ -78,6 +81,17 @@ def _native_bytes(path: str) -> bytes:
         raise CLIError(str(exc), 1) from None
     except OSError as exc:
         raise CLIError(f"cannot read {path!r}: {exc.strerror or exc}", 1) from None
+
+
+def _page_trace(name: str, page: bytes) -> bytes:
+    """The native trace inside a standalone HTML page written by pulsetrace."""
+    try:
+        native = embedded_trace(page)
+    except ValueError as exc:
+        raise TraceFileError(name, str(exc)) from None
+    if native is None:
+        raise TraceFileError(name, "an HTML page without a pulsetrace trace in it")
+    return native
 
 
 def _wait_forever(stop: Optional[threading.Event] = None) -> None:

@@ -110,21 +110,33 @@ export class CallTree {
     this.childStart = null;
     this.children = null;
     this.x = null;
-    // (parent, func) -> node for nodes not found by the per-node cache of the last child looked up.
-    this.index = new Map();
+    // The construction index, (parent, func) -> node: an open-addressing hash table of node + 1 (0 for
+    // a free slot) in a typed array, as a JS Map would stop at 2^24 entries and cost an object each;
+    // in front of it, each node remembers the last child looked up (a loop calls the same function).
+    this.slots = new Int32Array(capacity * 2);
     this.lastFunc = new Int32Array(capacity).fill(-1);
     this.lastNode = new Int32Array(capacity);
-    this.funcCount = 0;
   }
 
   /** The child of `node` for function `f`, created if needed. */
   child(node, f) {
     if (this.lastFunc[node] === f) return this.lastNode[node];
-    const key = node * this.funcCount + f;
-    let found = this.index.get(key);
-    if (found === undefined) {
+    const mask = this.slots.length - 1;
+    let slot = callTreeHash(node, f) & mask;
+    let found = -1;
+    for (let entry = this.slots[slot]; entry !== 0; entry = this.slots[slot]) {
+      if (this.parent[entry - 1] === node && this.func[entry - 1] === f) {
+        found = entry - 1;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (found < 0) {
       found = this.size;
-      if (found === this.func.length) this.grow();
+      if (found === this.func.length) {
+        this.grow();
+        return this.child(node, f); // the table was rebuilt: look for the free slot again
+      }
       this.size++;
       this.func[found] = f;
       this.parent[found] = node;
@@ -132,7 +144,7 @@ export class CallTree {
       this.depth[found] = depth;
       if (depth > this.maxDepth) this.maxDepth = depth;
       this.lastFunc[found] = -1;
-      this.index.set(key, found);
+      this.slots[slot] = found + 1;
     }
     this.lastFunc[node] = f;
     this.lastNode[node] = found;
@@ -146,6 +158,16 @@ export class CallTree {
       bigger.set(this[name]);
       this[name] = bigger;
     }
+    this.lastFunc.fill(-1, capacity / 2);
+    // Twice as many slots as nodes keeps the probe sequences short.
+    const slots = new Int32Array(capacity * 2);
+    const mask = slots.length - 1;
+    for (let node = 1; node < this.size; node++) {
+      let slot = callTreeHash(this.parent[node], this.func[node]) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = node + 1;
+    }
+    this.slots = slots;
   }
 
   /** Sort children heaviest first, lay out x offsets and drop the construction index. */
@@ -161,10 +183,7 @@ export class CallTree {
     for (let node = 0; node < n; node++) {
       const from = counts[node];
       const to = counts[node + 1];
-      if (to - from > 1) {
-        const sorted = Array.from(children.subarray(from, to)).sort((a, b) => total[b] - total[a] || a - b);
-        children.set(sorted, from);
-      }
+      if (to - from > 1) children.subarray(from, to).sort((a, b) => total[b] - total[a] || a - b);
     }
     this.childStart = counts;
     this.children = children;
@@ -179,7 +198,7 @@ export class CallTree {
       }
     }
     this.x = x;
-    this.index = null;
+    this.slots = null;
     this.lastFunc = null;
     this.lastNode = null;
     return this;
@@ -201,7 +220,6 @@ export class CallTree {
  */
 export function buildCallTree(trace, threads = allThreads(trace)) {
   const tree = new CallTree();
-  tree.funcCount = Math.max(trace.functions.length, 1);
   for (const thread of threads) addThreadToTree(thread.slices, tree);
   let rootTotal = 0;
   for (let node = 1; node < tree.size; node++) if (tree.parent[node] === 0) rootTotal += tree.total[node];
@@ -213,18 +231,32 @@ function addThreadToTree(slices, tree) {
   const n = slices.count;
   const { start, end, func, parent, flags } = slices;
   const nodeOf = new Int32Array(n);
+  // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
+  let { total, self, calls } = tree;
   for (let i = 0; i < n; i++) {
     const p = parent[i];
     const node = tree.child(p < 0 ? 0 : nodeOf[p], func[i]);
+    if (tree.total !== total) ({ total, self, calls } = tree);
     nodeOf[i] = node;
-    // tree.child may have grown the arrays: read them after the call.
     const duration = end[i] - start[i];
-    tree.total[node] += duration;
-    tree.self[node] += duration;
-    if (p >= 0) tree.self[nodeOf[p]] -= duration;
-    if ((flags[i] & FLAG_RESUMED) === 0) tree.calls[node]++;
+    total[node] += duration;
+    self[node] += duration;
+    if (p >= 0) self[nodeOf[p]] -= duration;
+    if ((flags[i] & FLAG_RESUMED) === 0) calls[node]++;
   }
 }
+
+// Mixes a (parent, func) pair into 32 bits for CallTree's hash table (murmur3's finaliser, so the high
+// bits reach the low ones that the table's mask keeps).
+function callTreeHash(node, f) {
+  let h = (Math.imul(node, 0x9e3779b1) + f) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** At most this many nodes in an inverted tree (see invertCallTree): about 40 bytes each. */
+export const INVERTED_NODE_BUDGET = 4000000;
 
 /**
  * The bottom-up ("inverted") tree of a top-down tree, weighted by self time: the root's children are
@@ -232,15 +264,21 @@ function addThreadToTree(slices, tree) {
  * callers through which that time was reached. Every inverted node describes the leaf function's self
  * time and calls along one caller path, so its `self` equals its `total`. Built from the merged nodes,
  * not the slices, so its cost depends on the number of distinct stacks.
+ *
+ * A node of depth d adds up to d inverted nodes, which on traces with millions of distinct stacks
+ * would be too many: the callers are then followed only `callerLevels` deep, the most that keeps the
+ * tree within `budget` nodes (the tree's `callerLevels` says how deep; Infinity when complete).
  */
-export function invertCallTree(tree, funcCount) {
+export function invertCallTree(tree, budget = INVERTED_NODE_BUDGET) {
+  const levels = callerLevelsWithin(tree, budget);
   const inverted = new CallTree();
-  inverted.funcCount = Math.max(funcCount, 1);
+  inverted.callerLevels = levels;
   for (let node = 1; node < tree.size; node++) {
     const weight = tree.self[node];
     const calls = tree.calls[node];
     let at = 0;
-    for (let caller = node; caller > 0; caller = tree.parent[caller]) {
+    let level = 0;
+    for (let caller = node; caller > 0 && level < levels; caller = tree.parent[caller], level++) {
       at = inverted.child(at, tree.func[caller]);
       inverted.total[at] += weight;
       inverted.self[at] += weight;
@@ -249,4 +287,18 @@ export function invertCallTree(tree, funcCount) {
   }
   inverted.total[0] = tree.total[0];
   return inverted.finish();
+}
+
+// The most levels L such that following every node's stack L levels cannot exceed `budget` nodes.
+function callerLevelsWithin(tree, budget) {
+  const byDepth = new Float64Array(tree.maxDepth + 2);
+  for (let node = 1; node < tree.size; node++) byDepth[tree.depth[node]]++;
+  let bound = 0; // sum over nodes of min(depth, levels), for levels = 0, 1, 2, ...
+  let deeper = tree.size - 1; // nodes with depth > levels
+  for (let levels = 0; levels <= tree.maxDepth; levels++) {
+    if (bound > budget) return Math.max(1, levels - 1); // the functions themselves, at least
+    deeper -= byDepth[levels];
+    bound += deeper;
+  }
+  return Infinity;
 }

@@ -37,6 +37,7 @@ export class ViewerApp {
     this.selection = null;
     this.message = root.querySelector("#message");
     this.loadStartedAt = performance.now();
+    this.bytesReadyAt = null; // performance.now() marks of the loading steps, for the scale benchmark
     this.loadedAt = null;
   }
 
@@ -46,6 +47,7 @@ export class ViewerApp {
     try {
       this.showMessage("Loading the trace…");
       const bytes = await readTraceBytes(source);
+      this.bytesReadyAt = performance.now();
       this.showMessage("Decoding the trace…");
       this.start(await decodeTrace(bytes));
     } catch (error) {

@@ -35,7 +35,7 @@ export class DetailsPanel {
     const slices = thread.slices;
     const func = this.trace.functions[slices.func[index]];
     const duration = slices.end[index] - slices.start[index];
-    const location = func.kind === KIND_C ? "built-in (C)" : `${func.filename}:${func.lineno}`;
+    const location = func.filename ? `${func.filename}:${func.lineno}` : "(none: a C function, or no location recorded)";
     const rows = [
       ["Function", func.name],
       ["File", location],

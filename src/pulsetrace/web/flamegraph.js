@@ -5,9 +5,10 @@
 //   - "self": bottom-up; the root's children are the functions where time was spent, as wide as their
 //     self time, and the frames above a function are the callers through which that time was reached.
 // Click a frame to zoom into it (its ancestors stay above it, full width), click an ancestor or the
-// breadcrumb to zoom out, Escape to go up one level. Drawing walks only frames at least a pixel wide:
-// children are sorted heaviest first, so the walk stops at the first child too narrow to see, and a
-// frame costs nothing whatever the number of slices behind it.
+// breadcrumb to zoom out, Escape to go up one level; "Show in timeline" highlights the selected frame's
+// function there. Drawing walks only frames at least a pixel wide (children are sorted heaviest first,
+// so the walk stops at the first child too narrow to see) and in the rows in view: a frame costs
+// nothing whatever the number of slices behind it, and the canvas is never taller than the view.
 
 import { allThreads, buildCallTree, invertCallTree } from "./aggregate.js";
 import { functionColors } from "./tracks.js";
@@ -38,6 +39,9 @@ export class FlameGraphView {
     this.searchText = "";
     this.funcMatches = null; // Uint8Array by function id while a search is active
     this.drawn = []; // [node, x, width, depth] of every frame of the last drawing, for the tests
+    this.scrollTop = 0; // the scroller's, when last drawn
+    this.height = 0;
+    this.drawPending = false;
     this.colours = null; // the timeline's colours (tracks.js), so a function looks alike in both views
   }
 
@@ -90,7 +94,7 @@ export class FlameGraphView {
         func,
         depth,
         x: box.left + x,
-        y: box.top + depth * FLAME_ROW_PX,
+        y: box.top + depth * FLAME_ROW_PX - this.scrollTop,
         width,
         height: FLAME_ROW_PX - 1,
         total: this.tree.total[node],
@@ -116,8 +120,13 @@ export class FlameGraphView {
     this.canvas = document.createElement("canvas");
     this.canvas.className = "pt-flame-canvas";
     this.canvas.tabIndex = 0;
-    this.canvas.style.display = "block";
-    this.scroller.append(this.canvas);
+    // The canvas is only as tall as the view and stays put (sticky) while the spacer gives the scroll
+    // height, so a stack thousands of frames deep costs no more pixels than a shallow one.
+    this.canvas.style.cssText = "display:block;position:sticky;top:0;";
+    this.spacer = document.createElement("div");
+    this.spacer.className = "pt-flame-spacer";
+    this.spacer.style.cssText = "position:absolute;left:0;top:0;width:1px;pointer-events:none;";
+    this.scroller.append(this.canvas, this.spacer);
     this.tooltip = document.createElement("div");
     this.tooltip.className = "tooltip pt-flame-tooltip";
     this.tooltip.setAttribute("role", "tooltip");
@@ -168,10 +177,23 @@ export class FlameGraphView {
     this.resetButton.className = "tool-button pt-flame-reset";
     this.resetButton.textContent = "Reset zoom";
     this.resetButton.addEventListener("click", () => this.zoomTo(0));
+    this.timelineButton = document.createElement("button");
+    this.timelineButton.type = "button";
+    this.timelineButton.className = "tool-button pt-flame-in-timeline";
+    this.timelineButton.textContent = "Show in timeline";
+    this.timelineButton.title = "Highlight every call of the selected frame's function in the timeline";
+    this.timelineButton.disabled = true;
+    this.timelineButton.addEventListener("click", () => {
+      const func = this.selectedNode > 0 ? this.tree.func[this.selectedNode] : -1;
+      if (func >= 0) this.app.highlightFunction(func);
+    });
     this.matchLabel = document.createElement("span");
     this.matchLabel.className = "pt-flame-matches";
     this.matchLabel.setAttribute("aria-live", "polite");
-    bar.append(label, modes, this.resetButton, this.matchLabel);
+    this.depthNote = document.createElement("span");
+    this.depthNote.className = "pt-flame-depth-note";
+    this.depthNote.hidden = true;
+    bar.append(label, modes, this.resetButton, this.timelineButton, this.depthNote, this.matchLabel);
     return bar;
   }
 
@@ -198,6 +220,15 @@ export class FlameGraphView {
     new ResizeObserver(() => {
       if (this.visible) this.draw();
     }).observe(this.scroller);
+    this.scroller.addEventListener("scroll", () => {
+      this.hideTooltip();
+      if (this.drawPending) return;
+      this.drawPending = true;
+      requestAnimationFrame(() => {
+        this.drawPending = false;
+        this.draw();
+      });
+    });
   }
 
   chooseThread(choice) {
@@ -220,15 +251,19 @@ export class FlameGraphView {
       this.trees.set(this.threadChoice, trees);
     }
     if (this.mode === "self" && trees.self === null) {
-      trees.self = invertCallTree(trees.total, this.trace.functions.length);
+      trees.self = invertCallTree(trees.total);
     }
     this.tree = trees[this.mode];
+    const levels = this.tree.callerLevels;
+    this.depthNote.hidden = !(levels < Infinity);
+    this.depthNote.textContent = levels < Infinity ? `callers shown ${levels - 1} levels deep (too many stacks)` : "";
     for (const [mode, button] of Object.entries(this.modeButtons)) {
       button.classList.toggle("active", mode === this.mode);
       button.setAttribute("aria-pressed", String(mode === this.mode));
     }
     this.zoomNode = 0;
     this.selectedNode = -1;
+    this.timelineButton.disabled = true;
     this.hoverNode = -1;
     this.hideTooltip();
     this.updateMatches();
@@ -238,6 +273,7 @@ export class FlameGraphView {
 
   zoomTo(node) {
     this.zoomNode = node;
+    this.timelineButton.disabled = this.selectedNode <= 0;
     this.updateBreadcrumb();
     this.draw();
   }
@@ -281,7 +317,8 @@ export class FlameGraphView {
       insideMatch[node] = hit || above ? 1 : 0;
     }
     const share = tree.total[0] > 0 ? (100 * covered) / tree.total[0] : 0;
-    this.matchLabel.textContent = `${frames.toLocaleString("en-US")} frames match, ${flamePercent(share)} of the time`;
+    const counted = frames === 1 ? "1 frame matches" : `${frames.toLocaleString("en-US")} frames match`;
+    this.matchLabel.textContent = `${counted}, ${flamePercent(share)} of the time`;
     this.app.setMatchCount(this, frames);
     this.draw();
   }
@@ -290,7 +327,7 @@ export class FlameGraphView {
   nodeAt(event) {
     const box = this.canvas.getBoundingClientRect();
     const x = event.clientX - box.left;
-    const row = Math.floor((event.clientY - box.top) / FLAME_ROW_PX);
+    const row = Math.floor((event.clientY - box.top + this.scroller.scrollTop) / FLAME_ROW_PX);
     const tree = this.tree;
     const zoomDepth = tree.depth[this.zoomNode];
     if (row < 0) return -1;
@@ -400,7 +437,9 @@ export class FlameGraphView {
     if (!this.visible || !this.built) return;
     const tree = this.tree;
     const width = this.scroller.clientWidth;
-    const height = Math.max((tree.maxDepth + 1) * FLAME_ROW_PX, this.scroller.clientHeight - 1);
+    const height = Math.max(this.scroller.clientHeight, FLAME_ROW_PX);
+    this.spacer.style.height = `${(tree.maxDepth + 1) * FLAME_ROW_PX}px`;
+    this.scrollTop = this.scroller.scrollTop;
     const ratio = window.devicePixelRatio || 1;
     if (this.canvas.width !== Math.round(width * ratio) || this.canvas.height !== Math.round(height * ratio)) {
       this.canvas.width = Math.round(width * ratio);
@@ -409,9 +448,11 @@ export class FlameGraphView {
       this.canvas.style.height = `${height}px`;
     }
     this.width = width;
+    this.height = height;
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
+    ctx.translate(0, -this.scrollTop); // from here on, y is the row's place in the whole graph
     ctx.font = FLAME_FONT;
     ctx.textBaseline = "middle";
     this.drawn = [];
@@ -419,14 +460,22 @@ export class FlameGraphView {
     for (let at = this.tree.parent[this.zoomNode]; at >= 0; at = tree.parent[at]) {
       this.drawFrame(ctx, at, 0, width, tree.depth[at], true);
     }
+    if (tree.total[0] <= 0) {
+      ctx.fillStyle = "#667085";
+      ctx.fillText("No time was recorded in calls of this selection.", 8, FLAME_ROW_PX / 2);
+      return;
+    }
     const scale = this.scale();
     const left = tree.x[this.zoomNode];
+    const lastRow = Math.floor((this.scrollTop + height) / FLAME_ROW_PX);
     const stack = [this.zoomNode];
     while (stack.length > 0) {
       const node = stack.pop();
+      const depth = tree.depth[node];
       const x = (tree.x[node] - left) * scale;
       const frameWidth = tree.total[node] * scale;
-      this.drawFrame(ctx, node, x, frameWidth, tree.depth[node], false);
+      this.drawFrame(ctx, node, x, frameWidth, depth, false);
+      if (depth >= lastRow) continue; // its children are below the view
       for (let c = tree.childStart[node]; c < tree.childStart[node + 1]; c++) {
         const child = tree.children[c];
         if (tree.total[child] * scale < FLAME_MIN_FRAME_PX) break; // the rest are narrower still
@@ -438,6 +487,7 @@ export class FlameGraphView {
   drawFrame(ctx, node, x, width, depth, isAncestor) {
     const tree = this.tree;
     const y = depth * FLAME_ROW_PX;
+    if (y + FLAME_ROW_PX <= this.scrollTop || y >= this.scrollTop + this.height) return; // out of view
     const func = tree.func[node];
     const dimmed = this.funcMatches !== null && (func < 0 || this.funcMatches[func] !== 1);
     ctx.globalAlpha = isAncestor ? 0.55 : 1;

@@ -12,6 +12,8 @@ import { allThreads, functionTotals } from "./aggregate.js";
 const TABLE_ROW_PX = 24;
 const TABLE_OVERSCAN_ROWS = 10;
 const TABLE_ALL_THREADS = "all";
+// Text columns sort as people read: "prog.py:7" before "prog.py:10", case aside.
+const TABLE_COLLATOR = new Intl.Collator(undefined, { numeric: true });
 const TABLE_GRID = "minmax(180px, 2.2fr) minmax(140px, 1.6fr) repeat(7, minmax(74px, 0.7fr))";
 
 // key: what a row's cell shows and sorts by; numeric columns sort largest first on the first click.
@@ -188,13 +190,12 @@ export class FunctionTableView {
     const value = this.sortValue(this.sortKey);
     const names = this.trace.functions;
     const direction = this.descending ? -1 : 1;
-    const compare = typeof value(this.rows[0] ?? 0) === "string"
-      ? (a, b) => direction * value(a).localeCompare(value(b))
+    const text = TABLE_COLLATOR.compare;
+    const compare = !TABLE_COLUMNS.find((column) => column.key === this.sortKey).numeric
+      ? (a, b) => direction * text(value(a), value(b))
       : (a, b) => direction * (value(a) - value(b));
     // Ties fall back to the name, then the id, so the order never depends on the previous one.
-    const sorted = Array.from(this.rows).sort(
-      (a, b) => compare(a, b) || names[a].name.localeCompare(names[b].name) || a - b,
-    );
+    const sorted = Array.from(this.rows).sort((a, b) => compare(a, b) || text(names[a].name, names[b].name) || a - b);
     this.rows = Int32Array.from(sorted);
     for (const [key, cell] of Object.entries(this.headers)) {
       const active = key === this.sortKey;

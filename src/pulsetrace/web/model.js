@@ -307,6 +307,7 @@ class TraceBuilder {
         start: startNs - base + process.offsetNs, end: endNs - base + process.offsetNs, name, category, args,
       }));
       thread.spans.sort((a, b) => a.start - b.start);
+      thread.instants.sort(byTime); // the views find the visible ones by binary search
     });
   }
 
@@ -324,6 +325,9 @@ class TraceBuilder {
       process.objects = (events.objects ?? []).map(([ns, phase, name, id, tid, snapshot]) => ({
         ts: at(ns), phase, name, id, tid, snapshot,
       }));
+      process.instants.sort(byTime);
+      process.objects.sort(byTime);
+      for (const counter of process.counters) counter.samples.sort(byTime);
     });
   }
 
@@ -616,6 +620,10 @@ async function inflateJson(compressed) {
   } catch (error) {
     throw new TraceFormatError(`bad custom events JSON (${error.message})`);
   }
+}
+
+function byTime(a, b) {
+  return a.ts - b.ts;
 }
 
 // Counter samples grouped into one track per counter name: {name, series: [names], samples: [{ts, values}]}.

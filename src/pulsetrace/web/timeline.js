@@ -6,8 +6,8 @@
 // so the browser's own scrollbar moves through the lanes. Frames are drawn on requestAnimationFrame,
 // only when something changed.
 
-import { formatCount, formatTick, tickStep } from "./format.js";
-import { describeHit, HEADER_HEIGHT, layoutTracks, ROW_HEIGHT, TrackPainter } from "./tracks.js";
+import { formatTick, tickStep } from "./format.js";
+import { describeHit, layoutTracks, ROW_HEIGHT, TrackPainter } from "./tracks.js";
 
 const AXIS_HEIGHT = 24;
 const ZOOM_PER_WHEEL_PIXEL = 0.0015;
@@ -86,6 +86,7 @@ export class TimelineView {
     const height = this.scroller.clientHeight;
     if (width === 0 || height === 0) return;
     const ratio = window.devicePixelRatio || 1;
+    if (width === this.width && height === this.height && ratio === this.ratio) return;
     this.canvas.style.width = `${width}px`;
     this.canvas.style.height = `${height}px`;
     this.canvas.width = Math.round(width * ratio);
@@ -409,37 +410,41 @@ export class TimelineView {
     this.requestFrame();
   }
 
-  // Select the next (+1) or previous (-1) search match in time order across all threads.
+  // Select the next (+1) or previous (-1) search match in time order across all threads. Matches are
+  // ordered by (start, thread, slice index); each thread is entered by binary search on its start
+  // times, so stepping costs the distance to the next match, not the trace size.
   stepMatch(direction) {
     const matches = this.searchMatches;
     if (matches === null) return;
     const threads = this.trace.threads;
     const current = this.selection?.type === "slice" ? this.selection : null;
-    const key = (threadOrder, index, thread) => [thread.slices.start[index], threadOrder, index];
-    const from = current ? key(threads.indexOf(current.thread), current.index, current.thread) : null;
+    const fromStart = current ? current.thread.slices.start[current.index] : direction > 0 ? -Infinity : Infinity;
+    const fromOrder = current ? threads.indexOf(current.thread) : -1;
+    const fromIndex = current ? current.index : -1;
     let best = null;
-    threads.forEach((thread, threadOrder) => {
-      const { func, count } = thread.slices;
-      const after = (i) => from === null || compareKeys(key(threadOrder, i, thread), from) * direction > 0;
+    threads.forEach((thread, order) => {
+      const { func, start, count } = thread.slices;
       if (direction > 0) {
-        for (let i = 0; i < count; i++) {
-          if (matches[func[i]] === 1 && after(i)) {
-            const candidate = key(threadOrder, i, thread);
-            if (best === null || compareKeys(candidate, best.key) < 0) best = { key: candidate, thread, index: i };
-            break;
+        for (let i = firstAtOrAfter(start, count, fromStart); i < count; i++) {
+          if (matches[func[i]] !== 1) continue;
+          if (start[i] === fromStart && (order < fromOrder || (order === fromOrder && i <= fromIndex))) continue;
+          if (best === null || start[i] < best.start || (start[i] === best.start && order < best.order)) {
+            best = { start: start[i], order, thread, index: i };
           }
+          break;
         }
       } else {
-        for (let i = count - 1; i >= 0; i--) {
-          if (matches[func[i]] === 1 && after(i)) {
-            const candidate = key(threadOrder, i, thread);
-            if (best === null || compareKeys(candidate, best.key) > 0) best = { key: candidate, thread, index: i };
-            break;
+        for (let i = firstAtOrAfter(start, count, fromStart, true) - 1; i >= 0; i--) {
+          if (matches[func[i]] !== 1) continue;
+          if (start[i] === fromStart && (order > fromOrder || (order === fromOrder && i >= fromIndex))) continue;
+          if (best === null || start[i] > best.start || (start[i] === best.start && order > best.order)) {
+            best = { start: start[i], order, thread, index: i };
           }
+          break;
         }
       }
     });
-    if (best === null && from !== null) {
+    if (best === null && current !== null) {
       this.app.select(null); // past the last match: wrap around
       this.stepMatch(direction);
       return;
@@ -490,15 +495,6 @@ export class TimelineView {
     return { x: rect.left + x0, y: rect.top + top, width: x1 - x0, height: ROW_HEIGHT - 1 };
   }
 
-  // The on-screen rectangle of a lane header, by its label's start ("MainThread", "python x.py").
-  headerRect(labelStart) {
-    const track = this.tracks.find((t) => t.kind === "header" && t.label.startsWith(labelStart));
-    if (!track) return null;
-    const rect = this.canvas.getBoundingClientRect();
-    const top = AXIS_HEIGHT + track.y - this.scroller.scrollTop;
-    return { x: rect.left, y: rect.top + top, width: this.width, height: HEADER_HEIGHT };
-  }
-
   // The tracks as a person reads them (kind, label, collapsed) with their on-screen rectangles.
   describeTracks() {
     const rect = this.canvas.getBoundingClientRect();
@@ -519,9 +515,16 @@ export class TimelineView {
   }
 }
 
-function compareKeys(a, b) {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
-  return 0;
+// The first index whose start is >= t (or > t with `after`): starts are sorted (slices are in preorder).
+function firstAtOrAfter(start, count, t, after = false) {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (start[mid] < t || (after && start[mid] === t)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function isTyping(target) {

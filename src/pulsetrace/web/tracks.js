@@ -10,12 +10,92 @@ import { formatDuration } from "./format.js";
 import { KIND_C } from "./model.js";
 
 export const ROW_HEIGHT = 18;
-export const HEADER_HEIGHT = 22;
+const HEADER_HEIGHT = 22;
 const MARKER_ROW = 16;
 const COUNTER_HEIGHT = 56;
 const LABEL_MIN_PX = 28;
+const NARROW_PX = 3; // narrower slices join their same-coloured neighbours in one fill
 const GROUP_CHECK_LIMIT = 64; // a merged run longer than this is not searched for highlighted slices
 const HIT_TOLERANCE_PX = 3;
+
+// One row's rectangles: touching narrow blocks of one colour become a single fill, and the fill
+// colour is assigned only when it changes (the canvas parses the colour text on every assignment),
+// so a dense row costs a few fills instead of one per pixel.
+class RowFiller {
+  constructor(ctx, frame) {
+    this.ctx = ctx;
+    this.frame = frame;
+    this.fill = null;
+    this.y = 0;
+    this.runColor = null;
+    this.runStart = 0;
+    this.runEnd = 0;
+  }
+
+  startRow(y) {
+    this.flush();
+    this.y = y;
+  }
+
+  // A narrow block: joins the pending run when it has the run's colour and touches it.
+  block(x0, x1, color) {
+    if (color === this.runColor && x0 <= this.runEnd + 0.5) {
+      if (x1 > this.runEnd) this.runEnd = x1;
+      return;
+    }
+    this.flush();
+    this.runColor = color;
+    this.runStart = x0;
+    this.runEnd = x1;
+  }
+
+  rect(x0, x1, color) {
+    this.flush();
+    this.paint(x0, x1, color);
+  }
+
+  flush() {
+    if (this.runColor !== null) {
+      this.paint(this.runStart, this.runEnd, this.runColor);
+      this.runColor = null;
+    }
+  }
+
+  paint(x0, x1, color) {
+    if (color !== this.fill) {
+      this.ctx.fillStyle = color;
+      this.fill = color;
+    }
+    this.ctx.fillRect(x0, this.y, x1 - x0, ROW_HEIGHT - 1);
+    this.frame.drawn++;
+  }
+
+  label(text, x, width, lit) {
+    const ctx = this.ctx;
+    const room = width - 6;
+    let shown = text;
+    if (ctx.measureText(shown).width > room) {
+      const perChar = ctx.measureText(text).width / text.length;
+      const chars = Math.floor(room / perChar) - 1;
+      if (chars < 2) return;
+      shown = `${text.slice(0, chars)}…`;
+    }
+    this.fill = lit ? "#1d2330" : "#98a2b3";
+    ctx.fillStyle = this.fill;
+    ctx.fillText(shown, x + 3, this.y + ROW_HEIGHT / 2);
+  }
+}
+
+// "#rrggbb" for a hue in degrees and saturation, lightness in [0, 1]: the cheapest colour text to parse.
+function hslToHex(hue, saturation, lightness) {
+  const chroma = (1 - Math.abs(2 * lightness - 1)) * saturation;
+  const channel = (n) => {
+    const k = (n + hue / 30) % 12;
+    const value = lightness - chroma / 2 * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(value * 255).toString(16).padStart(2, "0");
+  };
+  return `#${channel(0)}${channel(8)}${channel(4)}`;
+}
 
 // Per-function fill colours: a stable hue from the name, warm for Python, cool for C functions.
 export function functionColors(functions) {
@@ -27,8 +107,8 @@ export function functionColors(functions) {
     const spread = (hash >>> 0) % 1000 / 1000;
     const hue = func.kind === KIND_C ? 190 + spread * 60 : 10 + spread * 45;
     const light = 58 + ((hash >>> 10) % 14);
-    normal[i] = `hsl(${hue.toFixed(0)}, 72%, ${light}%)`;
-    faded[i] = `hsl(${hue.toFixed(0)}, 18%, 88%)`;
+    normal[i] = hslToHex(hue, 0.72, light / 100);
+    faded[i] = hslToHex(hue, 0.18, 0.88);
   });
   return { normal, faded };
 }
@@ -46,6 +126,42 @@ export function depthIndex(thread) {
   for (let i = 0; i < count; i++) order[fill[depth[i]]++] = i;
   thread.depthIndex = { offsets, order };
   return thread.depthIndex;
+}
+
+// A depth of a thread with more slices than this gets a bucket summary for zoomed-out drawing.
+const SUMMARY_MIN_SLICES = 20000;
+const SLICES_PER_BUCKET = 4;
+const MAX_BUCKETS = 1 << 20;
+
+// The bucket summary of one depth of a thread: the trace's time split into equal buckets, each
+// marked with the function of a slice that overlaps it (-1 if none), and for every bucket the next
+// used one, so that "is anything drawn in this pixel" is one lookup however many slices it holds.
+// Built on first use; 8 bytes per bucket and at most one bucket per 4 slices (2 bytes a slice), fine
+// enough that the summary serves until a pixel is down to a few slices.
+function rowSummary(thread, depth, trace) {
+  thread.summaries ??= new Map();
+  let summary = thread.summaries.get(depth);
+  if (summary !== undefined) return summary;
+  const { start, end, func } = thread.slices;
+  const { offsets, order } = depthIndex(thread);
+  const lo = offsets[depth];
+  const hi = offsets[depth + 1];
+  const buckets = Math.min(MAX_BUCKETS, Math.max(1024, Math.ceil((hi - lo) / SLICES_PER_BUCKET)));
+  const originNs = trace.startNs;
+  const bucketNs = Math.max((trace.endNs - originNs) / buckets, 1e-3);
+  const funcOf = new Int32Array(buckets).fill(-1);
+  for (let k = lo; k < hi; k++) {
+    const i = order[k];
+    const first = Math.max(0, Math.floor((start[i] - originNs) / bucketNs));
+    const last = Math.min(buckets - 1, Math.floor((end[i] - originNs) / bucketNs));
+    for (let b = first; b <= last; b++) if (funcOf[b] < 0) funcOf[b] = func[i];
+  }
+  const nextUsed = new Int32Array(buckets + 1);
+  nextUsed[buckets] = buckets;
+  for (let b = buckets - 1; b >= 0; b--) nextUsed[b] = funcOf[b] >= 0 ? b : nextUsed[b + 1];
+  summary = { buckets, bucketNs, originNs, nextUsed, funcOf };
+  thread.summaries.set(depth, summary);
+  return summary;
 }
 
 // The first position in order[lo, hi) whose value in `values` is >= t (values sorted along order).
@@ -152,13 +268,21 @@ export class TrackPainter {
     const colors = this.colors.normal;
     const faded = this.colors.faded;
     const matches = this.matches;
+    const filler = new RowFiller(ctx, frame);
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     const firstDepth = Math.max(0, Math.floor((viewTop - top) / ROW_HEIGHT));
     const lastDepth = Math.min(thread.maxDepth, Math.floor((viewBottom - top) / ROW_HEIGHT));
     for (let d = firstDepth; d <= lastDepth; d++) {
-      const y = top + d * ROW_HEIGHT;
+      filler.startRow(top + d * ROW_HEIGHT);
       const hi = offsets[d + 1];
+      if (hi - offsets[d] > SUMMARY_MIN_SLICES) {
+        const summary = rowSummary(thread, d, this.trace);
+        if (summary.bucketNs * pxPerNs <= 1) {
+          this.drawSummaryRow(filler, summary, frame);
+          continue;
+        }
+      }
       let k = lowerBound(end, order, offsets[d], hi, t0);
       while (k < hi) {
         const i = order[k];
@@ -168,12 +292,15 @@ export class TrackPainter {
         const x1 = (end[i] - t0) * pxPerNs;
         if (x1 - x0 >= 1) {
           const lit = matches === null || matches[func[i]] === 1;
-          ctx.fillStyle = lit ? colors[func[i]] : faded[func[i]];
+          const color = lit ? colors[func[i]] : faded[func[i]];
           const left = Math.max(x0, -1);
-          const width = Math.min(x1, frame.width + 1) - left;
-          ctx.fillRect(left, y, width, ROW_HEIGHT - 1);
-          if (width >= LABEL_MIN_PX) this.label(ctx, this.trace.functions[func[i]].name, left, y, width, lit);
-          frame.drawn++;
+          const right = Math.min(x1, frame.width + 1);
+          if (right - left < NARROW_PX) {
+            filler.block(left, right, color);
+          } else {
+            filler.rect(left, right, color);
+            if (right - left >= LABEL_MIN_PX) filler.label(this.trace.functions[func[i]].name, left, right - left, lit);
+          }
           k++;
           continue;
         }
@@ -183,12 +310,11 @@ export class TrackPainter {
         const lastIndex = order[next - 1];
         if (next - 1 > k && (end[lastIndex] - start[lastIndex]) * pxPerNs >= 1) next--; // keep a wide one whole
         const blockEnd = Math.max((end[order[next - 1]] - t0) * pxPerNs, Math.floor(x0) + 1);
-        ctx.fillStyle = this.mergedColor(func, order, k, next, colors, faded);
-        ctx.fillRect(Math.floor(x0), y, blockEnd - Math.floor(x0), ROW_HEIGHT - 1);
-        frame.drawn++;
+        filler.block(Math.floor(x0), blockEnd, this.mergedColor(func, order, k, next, colors, faded));
         k = next;
       }
     }
+    filler.startRow(0);
     ctx.textBaseline = "alphabetic";
     const selected = frame.selection;
     if (selected && selected.type === "slice" && selected.thread === thread) {
@@ -201,25 +327,31 @@ export class TrackPainter {
     }
   }
 
+  // A zoomed-out dense row from its bucket summary: per pixel, O(1) to know whether any slice is
+  // there and which function to colour it with.
+  drawSummaryRow(filler, summary, frame) {
+    const { buckets, bucketNs, originNs, nextUsed, funcOf } = summary;
+    const { t0, pxPerNs, width } = frame;
+    const colors = this.colors.normal;
+    const faded = this.colors.faded;
+    const matches = this.matches;
+    for (let x = 0; x < width; x++) {
+      const from = Math.max(0, Math.floor((t0 + x / pxPerNs - originNs) / bucketNs));
+      const to = Math.min(buckets, Math.ceil((t0 + (x + 1) / pxPerNs - originNs) / bucketNs));
+      if (from >= buckets || to <= from) continue;
+      const used = nextUsed[from];
+      if (used >= to) continue;
+      const f = funcOf[used];
+      filler.block(x, x + 1, matches === null || matches[f] === 1 ? colors[f] : faded[f]);
+    }
+  }
+
   mergedColor(func, order, from, to, colors, faded) {
     if (this.matches === null) return colors[func[order[from]]];
     if (to - from <= GROUP_CHECK_LIMIT) {
       for (let k = from; k < to; k++) if (this.matches[func[order[k]]] === 1) return colors[func[order[k]]];
     }
     return faded[func[order[from]]];
-  }
-
-  label(ctx, text, x, y, width, lit) {
-    const room = width - 6;
-    let shown = text;
-    if (ctx.measureText(shown).width > room) {
-      const perChar = ctx.measureText(text).width / text.length;
-      const chars = Math.floor(room / perChar) - 1;
-      if (chars < 2) return;
-      shown = `${text.slice(0, chars)}…`;
-    }
-    ctx.fillStyle = lit ? "#1d2330" : "#98a2b3";
-    ctx.fillText(shown, x + 3, y + ROW_HEIGHT / 2);
   }
 
   drawSpans(ctx, track, top, frame) {
@@ -242,8 +374,9 @@ export class TrackPainter {
   drawMarkers(ctx, track, top, frame) {
     const { t0, t1, pxPerNs } = frame;
     let lastX = -Infinity;
-    for (const instant of track.instants) {
-      if (instant.ts < t0 || instant.ts > t1) continue;
+    const instants = track.instants;
+    for (let i = firstAtOrAfter(instants, t0); i < instants.length && instants[i].ts <= t1; i++) {
+      const instant = instants[i];
       const x = (instant.ts - t0) * pxPerNs;
       if (x - lastX < 1) continue; // several instants in one pixel: one marker is enough
       lastX = x;
@@ -256,9 +389,12 @@ export class TrackPainter {
       ctx.closePath();
       ctx.fill();
     }
-    for (const object of track.objects) {
-      if (object.ts < t0 || object.ts > t1) continue;
-      const x = (object.ts - t0) * pxPerNs;
+    const objects = track.objects;
+    lastX = -Infinity;
+    for (let i = firstAtOrAfter(objects, t0); i < objects.length && objects[i].ts <= t1; i++) {
+      const x = (objects[i].ts - t0) * pxPerNs;
+      if (x - lastX < 1) continue;
+      lastX = x;
       ctx.fillStyle = "#12b76a";
       ctx.fillRect(x - 4, top + 4, 8, 8);
     }
@@ -270,14 +406,7 @@ export class TrackPainter {
     const samples = counter.samples;
     ctx.fillStyle = "#fafbfc";
     ctx.fillRect(0, top, width, track.height);
-    let max = 0;
-    let min = 0;
-    for (const sample of samples) {
-      for (const value of Object.values(sample.values)) {
-        if (value > max) max = value;
-        if (value < min) min = value;
-      }
-    }
+    const { min, max } = counterRange(counter);
     const range = max - min || 1;
     const plotTop = top + 14;
     const plotHeight = track.height - 18;
@@ -288,7 +417,9 @@ export class TrackPainter {
       ctx.beginPath();
       let started = false;
       let value = null;
-      for (const sample of samples) {
+      // From the last sample before the window: its value is what the line shows at the left edge.
+      for (let i = Math.max(0, firstAtOrAfter(samples, t0) - 1); i < samples.length; i++) {
+        const sample = samples[i];
         if (sample.values[name] === undefined) continue;
         const x = (sample.ts - t0) * pxPerNs;
         if (sample.ts > t1) {
@@ -332,9 +463,8 @@ export class TrackPainter {
     }
     if (track.kind === "counter") {
       const samples = track.counter.samples;
-      let best = null;
-      for (const sample of samples) if (sample.ts <= t) best = sample;
-      return best ? { type: "counter", counter: track.counter, item: best } : null;
+      const index = firstAtOrAfter(samples, t + 1e-9) - 1; // the sample in force at t
+      return index >= 0 ? { type: "counter", counter: track.counter, item: samples[index] } : null;
     }
     return null;
   }
@@ -370,17 +500,46 @@ function markerColor(category) {
   return "#2f6fde";
 }
 
+// The item (in time order) nearest to t within tolerance, or null.
 function nearest(items, t, tolerance) {
   let best = null;
   let bestDistance = tolerance;
-  for (const item of items) {
-    const distance = Math.abs(item.ts - t);
+  for (let i = firstAtOrAfter(items, t - tolerance); i < items.length && items[i].ts <= t + tolerance; i++) {
+    const distance = Math.abs(items[i].ts - t);
     if (distance <= bestDistance) {
-      best = item;
+      best = items[i];
       bestDistance = distance;
     }
   }
   return best;
+}
+
+// The first index of items (sorted by .ts) whose ts is >= t.
+function firstAtOrAfter(items, t) {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid].ts < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// A counter's smallest and largest value (0 included, so the baseline shows), computed once.
+function counterRange(counter) {
+  if (counter.range === undefined) {
+    let min = 0;
+    let max = 0;
+    for (const sample of counter.samples) {
+      for (const value of Object.values(sample.values)) {
+        if (value > max) max = value;
+        if (value < min) min = value;
+      }
+    }
+    counter.range = { min, max };
+  }
+  return counter.range;
 }
 
 // The tooltip text for a hit.

@@ -1,0 +1,106 @@
+"""Shared by the viewer's browser tests: making real traces with the real CLI, and opening them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+from helpers_cli import run_pulsetrace
+
+LOAD_TIMEOUT_MS = 20_000
+
+# The test program: known functions, known call counts, arguments worth reading.
+PROGRAM = """\
+def leaf(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def middle(k):
+    results = []
+    for i in range(k):
+        results.append(leaf(200 + i))
+    return len(results)
+
+
+def outer(rounds):
+    for _ in range(rounds):
+        middle(20)
+
+
+outer(3)
+"""
+LEAF_CALLS = 3 * 20
+
+
+def trace_program(directory: Path, source: str, output: str, *options: str) -> Path:
+    """Run ``source`` under ``pulsetrace run`` (the real CLI) and return the written trace's path."""
+    program = directory / "prog.py"
+    program.write_text(source)
+    result = run_pulsetrace(["run", "-q", *options, "-o", output, "prog.py"], directory)
+    assert result.returncode == 0, result.stderr
+    return directory / output
+
+
+def open_viewer(page: Any, url: str) -> None:
+    """Navigate and wait until the timeline drew its first frame."""
+    page.goto(url)
+    page.wait_for_function(
+        "(app => app && (app.timeline?.firstFrameAt || app.failure))(window.pulsetraceViewer)",
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    failure = page.evaluate("window.pulsetraceViewer.failure ?? null")
+    assert failure is None, failure
+
+
+def window_span(page: Any) -> List[float]:
+    """The timeline's visible time window [t0, t1] in ns."""
+    return page.evaluate("[window.pulsetraceViewer.timeline.t0, window.pulsetraceViewer.timeline.t1]")
+
+
+def slice_of(page: Any, function: str, nth: int = 0, thread: int = 0) -> Dict[str, Any]:
+    """The nth slice (in time order) of the function named ``function``, with its on-screen rectangle."""
+    return page.evaluate(
+        """([name, nth, threadIndex]) => {
+            const app = window.pulsetraceViewer;
+            const thread = app.trace.threads[threadIndex];
+            const funcId = app.trace.functions.findIndex((f) => f.name === name);
+            const { func, count, start, end } = thread.slices;
+            let seen = 0;
+            for (let i = 0; i < count; i++) {
+                if (func[i] === funcId && seen++ === nth) {
+                    const rect = app.timeline.sliceRect(thread, i);
+                    return { index: i, start: start[i], end: end[i], rect };
+                }
+            }
+            return null;
+        }""",
+        [function, nth, thread],
+    )
+
+
+def selected(page: Any) -> Any:
+    """The selected slice as {name, index}, or null."""
+    return page.evaluate(
+        """() => {
+            const s = window.pulsetraceViewer.selection;
+            if (!s || s.type !== "slice") return s ? { type: s.type } : null;
+            const app = window.pulsetraceViewer;
+            return { name: app.trace.functions[s.thread.slices.func[s.index]].name, index: s.index,
+                     start: s.thread.slices.start[s.index] };
+        }"""
+    )
+
+
+def details(page: Any) -> Dict[str, str]:
+    """The details panel's fields, as shown: label (lower-case, dashed) -> text."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#details tr')]
+              .map((row) => [row.dataset.field, row.querySelector('td').textContent]))"""
+    )
+
+
+def center(rect: Dict[str, float]) -> List[float]:
+    return [rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2]

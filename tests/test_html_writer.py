@@ -1,0 +1,95 @@
+"""The standalone HTML output: the viewer's modules bundled into one page, the trace embedded intact."""
+
+from __future__ import annotations
+
+import base64
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from helpers_cli import run_pulsetrace, summary_of, write
+from pulsetrace import viewer_page
+from pulsetrace.model.native import parse_trace
+from pulsetrace.viewer_page import ViewerBuildError, _convert_module, bundled_script, served_page
+from pulsetrace.writers import writer_for
+
+WEB = Path(__file__).resolve().parents[1] / "src" / "pulsetrace" / "web"
+PROGRAM = "def square(x):\n    return x * x\n\n\nprint(sum(square(i) for i in range(100)))\n"
+EMBEDDED = re.compile(
+    rb'<script type="application/octet-stream" id="pulsetrace-trace">([A-Za-z0-9+/=]*)</script>'
+)
+
+
+def embedded_trace(page: bytes) -> bytes:
+    match = EMBEDDED.search(page)
+    assert match is not None
+    return zlib.decompress(base64.b64decode(match.group(1)))
+
+
+def test_run_writes_result_html_by_default_with_the_trace_inside(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", PROGRAM)
+    result = run_pulsetrace(["run", "prog.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "328350\n"
+    assert summary_of(result).group(3) == "result.html"
+    page = (tmp_path / "result.html").read_bytes()
+    assert page.startswith(b"<!doctype html>")
+    assert b"http://" not in page and b"https://" not in page  # nothing to fetch: opens offline
+    trace = parse_trace(embedded_trace(page))
+    names = {f.name for f in trace.processes[0].functions}
+    assert {"square", "<module>", "builtins.sum"} <= names
+    assert trace.processes[0].sources  # the source text travels too, for the details panel
+
+
+def test_the_embedded_trace_is_the_native_file_byte_for_byte(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", PROGRAM)
+    assert run_pulsetrace(["run", "-q", "-o", "t.pulse", "prog.py"], tmp_path).returncode == 0
+    converted = run_pulsetrace(["report", "t.pulse", "-o", "t.htm"], tmp_path)
+    assert converted.returncode == 0, converted.stderr
+    assert embedded_trace((tmp_path / "t.htm").read_bytes()) == (tmp_path / "t.pulse").read_bytes()
+
+
+def test_html_is_chosen_by_extension() -> None:
+    assert writer_for("x.html").name == writer_for("X.HTM").name == "html"
+
+
+def test_every_module_is_bundled_without_imports_or_exports() -> None:
+    script = bundled_script()
+    assert not re.search(r"^\s*(import|export)\b", script, re.MULTILINE)
+    for module in sorted(WEB.glob("*.js")):
+        if module.name != "app.js":
+            assert f"const __pulsetrace_{module.stem} = " in script, module.name
+    # Dependencies come before the modules that import them; the app (which starts the viewer) last.
+    order = re.findall(r"^const (__pulsetrace_\w+) = ", script, re.MULTILINE)
+    assert order.index("__pulsetrace_format") < order.index("__pulsetrace_timeline")
+    assert order[-1] == "__pulsetrace_app"
+
+
+def test_imports_become_bindings_of_the_imported_module() -> None:
+    source = 'import { a, b as c } from "./y.js";\nexport function f() { return a + c; }\nexport const K = 1;'
+    dependencies, text = _convert_module("x.js", source)
+    assert dependencies == ["y.js"]
+    assert "const { a, b: c } = __pulsetrace_y;" in text
+    assert "return { f, K };" in text and "export" not in text
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["export default 3;\n", "export { a };\n", 'import a from "./y.js";\n', 'import * as y from "./y.js";\n'],
+)
+def test_forms_the_bundler_cannot_keep_are_refused(source: str) -> None:
+    with pytest.raises(ViewerBuildError, match="cannot bundle"):
+        _convert_module("x.js", source)
+
+
+def test_script_end_tags_are_refused() -> None:
+    with pytest.raises(ViewerBuildError, match="</script"):
+        _convert_module("x.js", 'const s = "</script>";\n')
+
+
+def test_the_served_page_fetches_its_trace() -> None:
+    page = served_page("/trace?a=1&b=2")
+    assert b'data-src="/trace?a=1&amp;b=2"' in page
+    assert viewer_page.bundled_script().encode() in page
