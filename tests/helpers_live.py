@@ -65,7 +65,11 @@ class LiveProcess:
 
     def finish(self, timeout: float = DEADLINE) -> Tuple[int, str, str]:
         """Wait for the process to end by itself; (exit status, stdout, all of stderr)."""
-        out, err = self.process.communicate(timeout=timeout)
+        # Read through the same text streams the address was read from (communicate() would read
+        # the pipes underneath them and miss what their buffers already hold); the output is small.
+        self.process.wait(timeout=timeout)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        out, err = self.process.stdout.read(), self.process.stderr.read()
         return self.process.returncode, out, "".join(self.stderr_lines) + err
 
     def kill(self) -> None:
