@@ -59,7 +59,8 @@ def test_every_module_is_bundled_without_imports_or_exports() -> None:
     script = bundled_script()
     assert not re.search(r"^\s*(import|export)\b", script, re.MULTILINE)
     for module in sorted(WEB.glob("*.js")):
-        if module.name != "app.js":
+        # web/ also holds the heatmap's own page (heatmap*.js), which the viewer does not bundle
+        if module.name != "app.js" and not module.name.startswith("heatmap"):
             assert f"const __pulsetrace_{module.stem} = " in script, module.name
     # Dependencies come before the modules that import them; the app (which starts the viewer) last.
     order = re.findall(r"^const (__pulsetrace_\w+) = ", script, re.MULTILINE)

@@ -29,12 +29,22 @@ _PUBLIC: Dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from . import live
     from .custom import LogHandler, counter, instant, snapshot, span, take_snapshot, trace_only
     from .filters import ignore_function
+    from .live import files
     from .tracer import Tracer, TracerError, running_tracer
 
 
+# ``pulsetrace.live(...)`` is the live package itself (callable); ``pulsetrace.files`` its file selectors.
+_MODULES: Dict[str, str] = {"live": ".live", "files": ".live.files"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name], __name__)
+        globals()[name] = value
+        return value
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'pulsetrace' has no attribute {name!r}")
@@ -44,7 +54,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    return sorted(set(globals()) | set(_PUBLIC) | set(_MODULES))
 
 
 # ``%load_ext pulsetrace`` calls these on this module. The magics live in pulsetrace.ipython, imported
@@ -69,8 +79,10 @@ __all__ = [
     "TracerError",
     "__version__",
     "counter",
+    "files",
     "ignore_function",
     "instant",
+    "live",
     "running_tracer",
     "snapshot",
     "span",

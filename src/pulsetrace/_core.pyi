@@ -63,3 +63,15 @@ def function_totals(chunks: Sequence[bytes], nfuncs: int, totals: bytearray) -> 
 
 def bounded_repr(value: Any, limit: int) -> str:
     """reprs.bounded_repr(value, limit) as the C core renders it (for tests)."""
+
+class LineCounter:
+    """The live view's line counter (livelines.c): hits and time per line of the code ``wants`` chooses."""
+
+    def __init__(self, wants: Callable[[Any], bool], disable: Any = None) -> None: ...
+    def line_event(self, code: Any, line_number: int) -> Any: ...  # sys.monitoring LINE callback
+    def thread_hook(self, *args: Any) -> None: ...  # for threading.settrace (before 3.12)
+    def install_here(self) -> None: ...  # the C trace function in the calling thread (before 3.12)
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def ignore_thread(self) -> None: ...  # never count the calling thread
+    def snapshot(self) -> Dict[Tuple[str, int], Tuple[int, int]]: ...  # (file, line) -> (hits, ns)

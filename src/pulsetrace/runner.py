@@ -27,7 +27,7 @@ import runpy
 import sys
 from dataclasses import dataclass
 from types import CodeType, FrameType, ModuleType, TracebackType
-from typing import Any, Callable, List, Optional, Sequence, Type
+from typing import Any, Callable, List, Optional, Protocol, Sequence, Type
 
 from .children import bootstrap_code
 from .pycommand import CODE, MODULE, SCRIPT
@@ -361,7 +361,17 @@ def _runpy_refused(exc: SystemExit) -> Optional[str]:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def run_program(program: Program, session: TraceSession) -> int:
+class ProgramSession(Protocol):
+    """What runs beside the program: a TraceSession, or the live view's session."""
+
+    def start(self) -> None:
+        """Called just before the program's first line."""
+
+    def abandon(self) -> None:
+        """Called instead of the end when the program never started (no such module)."""
+
+
+def run_program(program: Program, session: ProgramSession) -> int:
     """Run a loaded program under ``session``; 0 if it finished, else its own exception propagates.
 
     A SystemExit, KeyboardInterrupt or any other uncaught exception is re-raised for CPython to
@@ -386,7 +396,7 @@ def run_program(program: Program, session: TraceSession) -> int:
     return 0
 
 
-def _begin(program: Program, session: TraceSession) -> None:
+def _begin(program: Program, session: ProgramSession) -> None:
     program.marker = sys._getframe()  # a compile error has no frame of the program: all are cut
     error = program.compile_error()
     try:

@@ -241,7 +241,8 @@ def leaked_state() -> List[str]:
     if sys.gettrace() is not None and "pulsetrace" in getattr(sys.gettrace(), "__module__", ""):
         problems.append(f"sys.gettrace() is pulsetrace's {sys.gettrace()!r}")
     if sys.version_info >= (3, 12):
-        held = [i for i in range(6) if sys.monitoring.get_tool(i) in ("pulsetrace", "pulsetrace lines")]
+        ours = ("pulsetrace", "pulsetrace lines", "pulsetrace-live")
+        held = [i for i in range(6) if sys.monitoring.get_tool(i) in ours]
         if held:
             problems.append(f"sys.monitoring tool ids {held} still held by pulsetrace")
     return problems

@@ -35,13 +35,16 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__core(void)
 {
-    if (PyType_Ready(&PtRecorder_Type) < 0)
+    if (PyType_Ready(&PtRecorder_Type) < 0 || PyType_Ready(&PtLineCounter_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
     Py_INCREF(&PtRecorder_Type);
     if (PyModule_AddObject(m, "Recorder", (PyObject *)&PtRecorder_Type) < 0)
+        goto fail;
+    Py_INCREF(&PtLineCounter_Type);
+    if (PyModule_AddObject(m, "LineCounter", (PyObject *)&PtLineCounter_Type) < 0)
         goto fail;
 #if PT_HAS_MONITORING
     PyObject *backends = Py_BuildValue("(ss)", "monitoring", "setprofile");

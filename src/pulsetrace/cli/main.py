@@ -9,12 +9,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type
 from .. import __version__
 from .base import CLIError, Command
 from .combine import CombineCommand
+from .live import LiveCommand
 from .report import ReportCommand
 from .run import RunCommand
 from .view import ViewCommand
 
 # The subcommands, in the order `pulsetrace -h` lists them.
-COMMANDS: List[Type[Command]] = [RunCommand, ViewCommand, ReportCommand, CombineCommand]
+COMMANDS: List[Type[Command]] = [RunCommand, LiveCommand, ViewCommand, ReportCommand, CombineCommand]
 
 
 def build_parser(

@@ -1,0 +1,132 @@
+"""The live page in a real browser: a real program under `pulsetrace live`, watched as a person would."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from helpers_cli import write  # noqa: E402
+from helpers_live import start_live, wait_for  # noqa: E402
+from live_programs import TWO_THREADS  # noqa: E402
+
+TIMEOUT_MS = 15000
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def _count(page: Any, lineno: int) -> int:
+    text = page.locator(f"tr[data-line='{lineno}'] td.hits").text_content() or "0"
+    return int(text.replace(",", "") or 0)
+
+
+def test_watch_a_program_with_two_threads(page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", TWO_THREADS)
+    stop = tmp_path / "stop"
+    live = start_live(["--port", "0", str(program), str(stop)], tmp_path)
+    try:
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(live.url)
+        # the index: the traced file with live totals, a link to its page
+        row = page.locator("table.files tr[data-file]")
+        row.first.wait_for()
+        assert row.count() == 1  # the project's own file only: no stdlib, no site-packages
+        assert page.locator("#status").text_content() == "running"
+        page.locator("table.files a", has_text="prog.py").click()
+        page.wait_for_url("**/file/f1")
+
+        # the file page: hit counts rise on the hot line
+        hot = _line_of(program, "total += i % 7")
+        page.locator(f"tr[data-line='{hot}'] td.hits:not(:empty)").wait_for()
+        first = _count(page, hot)
+        wait_for(lambda: _count(page, hot) > first)
+        # heartrate's recency bar on a line hit just now
+        bar = page.locator(f"tr[data-line='{hot}'] .bar")
+        wait_for(lambda: float(bar.evaluate("b => parseFloat(b.style.width) || 0")) > 0)
+        # the expression the main thread is executing, highlighted in the source
+        waiting = _line_of(program, "time.sleep(0.05)")
+        marks = page.locator(f"tr[data-line='{waiting}'] mark.exec")
+        wait_for(lambda: "".join(marks.all_text_contents()) == "time.sleep(0.05)")
+
+        # the stacks of both named threads, innermost last, entries linking into the file
+        options = page.locator("#thread-picker option")
+        wait_for(lambda: {"alpha-worker", "beta-worker"} <= set(options.all_text_contents()))
+        assert "MainThread (main)" in options.all_text_contents()
+        page.select_option("#thread-picker", label="beta-worker")
+        frames = page.locator("#stack li")
+        wait_for(lambda: any("spin" in text for text in frames.all_text_contents()))
+        link = page.locator("#stack li.traced a").last
+        assert "/file/f1#L" in (link.get_attribute("href") or "")
+        names = page.locator("#stack li .fn").all_text_contents()
+        assert names[0] in ("_bootstrap", "Thread._bootstrap") and names[-1] in ("spin", "crunch"), names
+        page.select_option("#thread-picker", label="MainThread (main)")
+        # the program's own frames only: none of pulsetrace's runner below them
+        wait_for(lambda: page.locator("#stack li .fn").all_text_contents() == ["<module>"])
+
+        # pause: the display stops changing while the program goes on; resume: it moves again
+        page.click("#pause")
+        assert page.locator("#status").text_content() == "paused"
+        frozen = _count(page, hot)
+        page.wait_for_timeout(800)
+        assert _count(page, hot) == frozen
+        page.click("#pause")
+        wait_for(lambda: _count(page, hot) > frozen)
+
+        # reset: the display's counters start again from zero
+        before = _count(page, hot)
+        page.click("#reset")
+        wait_for(lambda: 0 < _count(page, hot) < before)
+
+        # the end: finished, the final numbers stay on screen
+        stop.write_text("")
+        page.locator("#status[data-status='finished']").wait_for()
+        final = _count(page, hot)
+        assert final > 0
+        code, out, err = live.finish()
+        assert code == 0 and out == "done\n", err
+        page.wait_for_timeout(500)
+        assert _count(page, hot) == final
+        assert page.locator("#stack-note").text_content() == "The program has finished."
+    finally:
+        live.kill()
+
+
+def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    import pytest
+
+    from pulsetrace.live.files import FileSet, the_file
+    from pulsetrace.live.routes import LiveRoutes
+    from pulsetrace.live.serving import LiveServer
+    from pulsetrace.live.state import LiveState
+    from pulsetrace.model.lines import LineStats
+
+    source = write(tmp_path / "shown.py", "x = 1\ny = 2\n")
+    stats = LineStats()
+    stats.line(str(source), 2).hits = 7
+    state = LiveState(lambda: stats, FileSet(the_file(str(source))))
+    routes = LiveRoutes(state, token="tok-123", loopback=False)  # as for --host 0.0.0.0
+    server = LiveServer(routes, "127.0.0.1", 0, lambda: None)
+    server.start()
+    try:
+        state.refresh()
+        base = f"http://127.0.0.1:{server.port}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/static/live.js", timeout=10)
+        assert refused.value.code == 403
+        page.goto(base + "/?token=tok-123")
+        link = page.locator("table.files a", has_text="shown.py")
+        link.wait_for(timeout=TIMEOUT_MS)
+        assert link.get_attribute("href") == "/file/f1?token=tok-123"
+        link.click()
+        page.locator("tr[data-line='2'] td.hits", has_text="7").wait_for(timeout=TIMEOUT_MS)
+    finally:
+        server.stop()
