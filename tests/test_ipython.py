@@ -222,6 +222,7 @@ def test_lines_shows_the_cells_hottest_lines(ip: InteractiveShell) -> None:
         ("--core nothing", "invalid choice"),
         ("-o 'unclosed", "cannot read the options"),
         ("-o trace.unknown-format", "unknown-format"),
+        ("-o cell.heatmap.html", "needs line statistics: record with --lines"),
         ("--top 0", "--top must be at least 1"),
         ("print(1)", "takes only options on its line"),
     ],

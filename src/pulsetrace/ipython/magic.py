@@ -116,7 +116,7 @@ def _output_path(request: MagicRequest) -> Optional[str]:
     if output is None:
         return None
     try:
-        writers.check_writable(output)
+        writers.check_writable(output, lines=bool(request.options.lines))
     except writers.OutputError as exc:
         raise UsageError(str(exc)) from None
     return output if output == writers.STDOUT else os.path.abspath(output)
