@@ -61,7 +61,9 @@ export class HeatmapView {
       throw error;
     }
     const loaded = new Promise((resolve) => frame.addEventListener("load", resolve, { once: true }));
-    frame.srcdoc = html;
+    // A srcdoc document resolves links against the viewer's own address, so the heatmap's links
+    // ("#file=...") would load the viewer into the frame; its own address keeps them in the page.
+    frame.srcdoc = html.replace(/<head>/i, '<head><base href="about:srcdoc">');
     await loaded;
   }
 
