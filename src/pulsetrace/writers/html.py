@@ -38,9 +38,10 @@ class HtmlWriter(Writer):
 
 
 def embedded_heatmap(trace: Trace, open_file: str = "") -> Optional[EmbeddedHeatmap]:
-    """The heatmap for the viewer's Heatmap tab, or None when no process recorded line statistics."""
+    """The heatmap for the viewer's Heatmap tab, or None when no process recorded line statistics.
+    ``open_file``: the file the tab opens on, when it has line data (else the tab opens on its index)."""
     if all(process.lines is None for process in trace.processes):
         return None
     document = heatmap_document(trace)
     files = [entry["path"] for entry in document["files"] if entry["lines"]]
-    return EmbeddedHeatmap(heatmap_html(document), files, open_file)
+    return EmbeddedHeatmap(heatmap_html(document), files, open_file if open_file in files else "")
