@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from html import escape
+from typing import Optional
 
 from ..model import Trace
 from ..viewer_page import standalone_page_parts
@@ -20,9 +21,11 @@ INLINE_LIMIT = 10 * 1024 * 1024  # bytes of page: beyond this the notebook file 
 FRAME_HEIGHT_PX = 620  # the viewer's toolbar, a few threads of timeline and the details panel
 
 
-def inline_viewer_html(trace: Trace, open_file: str = "", limit: int = INLINE_LIMIT) -> str:
+def inline_viewer_html(trace: Trace, open_file: str = "", limit: Optional[int] = None) -> str:
     """An HTML fragment showing ``trace`` in the viewer (``open_file``: the heatmap's first file),
-    or a note saying why not when the page would be bigger than ``limit`` bytes."""
+    or a note saying why not when the page would be bigger than ``limit`` bytes (INLINE_LIMIT)."""
+    if limit is None:
+        limit = INLINE_LIMIT
     native = io.BytesIO()
     NativeWriter().write(trace, native)
     parts = []
