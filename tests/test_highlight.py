@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List, Tuple
 
 from pulsetrace.reports.heatmap import source_lines
-from pulsetrace.reports.highlight import ClassTable, highlight_runs
+from pulsetrace.reports.highlight import SHARED_CLASSES, ClassTable, highlight_runs, source_runs
 
 
 def decoded(text: str) -> List[List[Tuple[str, str]]]:
@@ -69,3 +69,11 @@ def test_source_that_does_not_parse_is_still_coloured_line_by_line() -> None:
     lines = decoded('def broken(:\n    """never closed\n    more\n')
     assert lines[0][0] == ("k", "def")
     assert lines[1] == [("s2", '"""never closed')] and lines[2] == [("s2", "    more")]
+
+
+def test_runs_of_a_text_are_remembered_and_index_the_shared_table() -> None:
+    text = 'class Remembered:\n    """Doc."""\n'
+    first = source_runs(text)
+    assert source_runs(text) is first  # a live view's next snapshot does not lex the file again
+    assert [SHARED_CLASSES.names[code] for code in first[0][1::2] if code] == ["k", "nc"]
+    assert [SHARED_CLASSES.names[code] for code in first[1][1::2] if code] == ["sd"]

@@ -41,7 +41,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..filegroups import GROUP_TITLES, GROUPS, PROJECT, SITE_PACKAGES, STDLIB, FileGrouper
 from ..model import Trace
 from ..model.lines import CodeKey, LineStats, merged
-from .highlight import ClassTable, highlight_runs
+from .highlight import SHARED_CLASSES, source_runs
 
 DOCUMENT_VERSION = 2  # 1: files, lines, edges, callees, summaries; 2: tokens and tokenClasses (Pygments)
 
@@ -98,9 +98,8 @@ def build_document(
         if code.filename in file_ids:
             entry = {"name": code.name, "lineno": code.lineno, "callee": index}
             defined.setdefault(code.filename, []).append(entry)
-    classes = ClassTable()
     files: List[Dict[str, Any]] = [
-        _file_entry(path, stats, sources, grouper, read_missing_sources, defined.get(path, []), classes)
+        _file_entry(path, stats, sources, grouper, read_missing_sources, defined.get(path, []))
         for path in paths
     ]
     edges = [
@@ -139,7 +138,7 @@ def build_document(
             "linesRun": sum(entry["linesRun"] for entry in files),
         },
         "groups": [{"key": key, "title": GROUP_TITLES[key]} for key in GROUPS],
-        "tokenClasses": classes.names,
+        "tokenClasses": list(SHARED_CLASSES.names),  # after the files: every class their runs use
         "files": files,
         "callees": callees,
         "edges": edges,
@@ -173,7 +172,6 @@ def _file_entry(
     grouper: FileGrouper,
     read_missing_sources: bool,
     functions: List[Dict[str, Any]],
-    classes: ClassTable,
 ) -> Dict[str, Any]:
     lines = stats.files[path]
     rows = [[lineno, stat.hits, stat.self_ns, stat.total_ns] for lineno, stat in sorted(lines.items())]
@@ -197,7 +195,7 @@ def _file_entry(
         "hottestLine": hottest,
         "source": origin,
         "code": code,
-        "tokens": highlight_runs(code, classes) if code is not None else None,
+        "tokens": source_runs(text) if text is not None else None,
         "lines": rows,
         "functions": functions,
     }

@@ -12,11 +12,16 @@ without decoding anything.
 
 A file is lexed once, as a whole: tokens that span lines (docstrings, triple-quoted strings,
 continued lines) are cut at each line break and every piece keeps the token's class, so every line
-can be drawn on its own.
+can be drawn on its own. Lexing is the slow part of writing a heatmap (Pygments takes about 1.5 s
+per 10,000 lines), so ``source_runs`` remembers the runs of recent texts: the live view rebuilds
+its document from a new snapshot every few seconds, with the same sources. Its runs index the
+process-wide ``SHARED_CLASSES``, whose indices never change once given.
 """
 
 from __future__ import annotations
 
+import threading
+from functools import lru_cache
 from typing import Dict, List, Sequence
 
 from pygments.lexers.python import PythonLexer
@@ -36,6 +41,7 @@ class ClassTable:
         self.names: List[str] = [""]
         self._index: Dict[str, int] = {"": 0}
         self._by_type: Dict[_TokenType, int] = {}
+        self._adding = threading.Lock()  # documents may be built in several threads (the live view)
 
     def code(self, token_type: _TokenType) -> int:
         """The table index of a token type's class (0 when the theme leaves it plain)."""
@@ -45,12 +51,25 @@ class ClassTable:
             if name in _PLAIN:
                 found = 0
             else:
-                found = self._index.get(name)
-                if found is None:
-                    found = self._index[name] = len(self.names)
-                    self.names.append(name)
+                with self._adding:
+                    found = self._index.get(name)
+                    if found is None:
+                        found = self._index[name] = len(self.names)
+                        self.names.append(name)
             self._by_type[token_type] = found
         return found
+
+
+SHARED_CLASSES = ClassTable()  # the table source_runs' runs index; documents ship a copy of its names
+
+
+@lru_cache(maxsize=256)
+def source_runs(text: str) -> List[LineRuns]:
+    """``highlight_runs`` of a file's text (split as ``heatmap.source_lines`` splits it) with
+    SHARED_CLASSES, remembered for the most recent texts. The lists are shared: read, never change them."""
+    from .heatmap import source_lines  # heatmap imports this module
+
+    return highlight_runs(source_lines(text), SHARED_CLASSES)
 
 
 def short_class(token_type: _TokenType) -> str:
