@@ -122,14 +122,15 @@ def _page_halves() -> Tuple[str, str]:
     return before, after.replace(SCRIPT_MARK, bundled_script())
 
 
-def served_page(trace_url: str) -> bytes:
-    """The page ``pulsetrace view`` serves: it fetches the native trace bytes from ``trace_url``."""
+def served_page(trace_url: str, heatmap: Optional[EmbeddedHeatmap] = None) -> bytes:
+    """The page ``pulsetrace view`` serves: it fetches the native trace bytes from ``trace_url``
+    (the heatmap, when there is one, is in the page, as in the standalone page)."""
     before, after = _page_halves()
     element = (
         f'<script type="application/octet-stream" id="{TRACE_ELEMENT_ID}" '
         f'data-src="{html.escape(trace_url)}"></script>'
     )
-    return (before + element + after).encode("utf-8")
+    return b"".join([(before + element).encode("utf-8"), *_heatmap_element(heatmap), after.encode("utf-8")])
 
 
 _EMBEDDED = re.compile(
@@ -165,15 +166,20 @@ def standalone_page_parts(native: bytes, heatmap: Optional[EmbeddedHeatmap] = No
     yield (before + f'<script type="application/octet-stream" id="{TRACE_ELEMENT_ID}">').encode("utf-8")
     yield from _compressed_base64(native)
     yield b"</script>"
-    if heatmap is not None:
-        # JSON's \u escapes keep undecodable file names (lone surrogates) writable as UTF-8.
-        files = html.escape(json.dumps(list(heatmap.files), separators=(",", ":")))
-        opens = f' data-open="{html.escape(heatmap.open_file)}"' if heatmap.open_file else ""
-        element = f'<script type="application/octet-stream" id="{HEATMAP_ELEMENT_ID}" data-files="{files}"'
-        yield f"\n{element}{opens}>".encode("utf-8", "xmlcharrefreplace")
-        yield from _compressed_base64(heatmap.page.encode("utf-8", "xmlcharrefreplace"))
-        yield b"</script>"
+    yield from _heatmap_element(heatmap)
     yield after.encode("utf-8")
+
+
+def _heatmap_element(heatmap: Optional[EmbeddedHeatmap]) -> Iterator[bytes]:
+    if heatmap is None:
+        return
+    # JSON's \u escapes keep undecodable file names (lone surrogates) writable as UTF-8.
+    files = html.escape(json.dumps(list(heatmap.files), separators=(",", ":")))
+    opens = f' data-open="{html.escape(heatmap.open_file)}"' if heatmap.open_file else ""
+    element = f'<script type="application/octet-stream" id="{HEATMAP_ELEMENT_ID}" data-files="{files}"'
+    yield f"\n{element}{opens}>".encode("utf-8", "xmlcharrefreplace")
+    yield from _compressed_base64(heatmap.page.encode("utf-8", "xmlcharrefreplace"))
+    yield b"</script>"
 
 
 def _compressed_base64(data: bytes) -> Iterator[bytes]:
