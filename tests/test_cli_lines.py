@@ -106,6 +106,19 @@ def test_lines_from_pyproject_and_a_format_without_them(tmp_path: Path) -> None:
     assert read_trace(tmp_path / "out.pulse").processes[0].lines is not None
 
 
+def test_a_heatmap_without_lines_is_refused_before_the_program_runs(tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", "open('ran', 'w').close()\n")
+    refused = run_pulsetrace(["run", "-o", "out.heatmap.html", str(program)], tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        "pulsetrace: error: out.heatmap.html: the heatmap format needs line statistics: record with --lines"
+    ]
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "out.heatmap.html").exists()
+    accepted = run_pulsetrace(["run", "--lines", "-o", "out.heatmap.html", str(program)], tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    assert (tmp_path / "ran").exists() and (tmp_path / "out.heatmap.html").stat().st_size > 0
+
+
 def test_without_lines_nothing_is_counted_and_the_file_stays_version_2(tmp_path: Path) -> None:
     program = write(tmp_path / "prog.py", PROGRAM)
     traced = run_pulsetrace(["run", "-o", "out.pulse", str(program)], tmp_path)

@@ -95,6 +95,12 @@ def test_files_carry_their_lines_totals_and_hottest_line() -> None:
     assert (prog["group"], prog["label"], prog["module"]) == ("project", "prog.py", "prog")
     assert prog["source"] == "trace"
     assert prog["code"] == ["import lib", "", "lib.work()", "print('done')"]
+    # one list of Pygments runs per line, classes from the document's table
+    classes = document["tokenClasses"]
+    assert len(prog["tokens"]) == 4 and classes[0] == ""
+    assert [classes[code] for code in prog["tokens"][0][1::2] if code] == ["kn", "nn"]
+    assert prog["tokens"][1] == []
+    assert [classes[code] for code in prog["tokens"][3][1::2] if code] == ["nb", "s1"]
     # all time: lines kept in detail plus the summarised function's own time
     assert document["totals"] == {"hits": 4 + 4 + 14, "selfNs": 180 + 1520 + 400, "files": 2, "linesRun": 5}
 
@@ -187,6 +193,7 @@ def test_missing_source_is_read_from_disk_and_says_so(tmp_path: Path) -> None:
     files = {entry["path"]: entry for entry in document["files"]}
     assert files[str(on_disk)]["source"] == "disk" and len(files[str(on_disk)]["code"]) == 2
     assert files["/gone/away.py"]["source"] == "" and files["/gone/away.py"]["code"] is None
+    assert files["/gone/away.py"]["tokens"] is None and len(files[str(on_disk)]["tokens"]) == 2
     quiet = build_document(stats, {}, FileGrouper(str(tmp_path)), read_missing_sources=False)
     assert all(entry["code"] is None for entry in quiet["files"])
 

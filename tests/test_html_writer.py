@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import zlib
 from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 
@@ -51,6 +54,50 @@ def test_the_embedded_trace_is_the_native_file_byte_for_byte(tmp_path: Path) -> 
     assert embedded_trace((tmp_path / "t.htm").read_bytes()) == (tmp_path / "t.pulse").read_bytes()
 
 
+HEATMAP = re.compile(
+    rb'<script type="application/octet-stream" id="pulsetrace-heatmap" data-files="([^"]*)">'
+    rb"([A-Za-z0-9+/=]*)</script>"
+)
+
+
+def embedded_heatmap(page: bytes) -> Tuple[List[str], str]:
+    """The files with line data and the heatmap page a viewer page carries for its Heatmap tab."""
+    match = HEATMAP.search(page)
+    assert match is not None
+    files = json.loads(html.unescape(match.group(1).decode()))
+    return files, zlib.decompress(base64.b64decode(match.group(2))).decode()
+
+
+def test_with_lines_the_viewer_carries_the_heatmap_page(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", PROGRAM)
+    result = run_pulsetrace(["run", "--lines", "prog.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "result.html").read_bytes()
+    files, heatmap = embedded_heatmap(page)
+    assert files == [str(tmp_path / "prog.py")]
+    assert heatmap.startswith("<!DOCTYPE html>") and "pulsetrace heatmap" in heatmap
+    assert '"tokenClasses":["",' in heatmap  # the data, coloured by Pygments
+    assert parse_trace(embedded_trace(page)).processes[0].lines is not None
+    # without --lines: no heatmap
+    assert run_pulsetrace(["run", "-o", "plain.html", "prog.py"], tmp_path).returncode == 0
+    assert HEATMAP.search((tmp_path / "plain.html").read_bytes()) is None
+
+
+def test_report_writes_the_viewer_with_heatmap_or_the_heatmap_alone(tmp_path: Path) -> None:
+    write(tmp_path / "prog.py", PROGRAM)
+    assert run_pulsetrace(["run", "--lines", "-o", "t.pulse", "prog.py"], tmp_path).returncode == 0
+    both = run_pulsetrace(["report", "t.pulse", "-o", "report.html"], tmp_path)
+    assert both.returncode == 0, both.stderr
+    page = (tmp_path / "report.html").read_bytes()
+    assert embedded_trace(page) == (tmp_path / "t.pulse").read_bytes()
+    assert embedded_heatmap(page)[0] == [str(tmp_path / "prog.py")]
+    alone = run_pulsetrace(["report", "t.pulse", "-o", "report.heatmap.html"], tmp_path)
+    assert alone.returncode == 0, alone.stderr
+    heatmap_page = (tmp_path / "report.heatmap.html").read_bytes()
+    assert HEATMAP.search(heatmap_page) is None and EMBEDDED.search(heatmap_page) is None
+    assert b"pulsetrace heatmap" in heatmap_page
+
+
 def test_html_is_chosen_by_extension() -> None:
     assert writer_for("x.html").name == writer_for("X.HTM").name == "html"
 
@@ -62,6 +109,8 @@ def test_every_module_is_bundled_without_imports_or_exports() -> None:
         # web/ also holds the heatmap's own page (heatmap*.js), which the viewer does not bundle
         if module.name != "app.js" and not module.name.startswith("heatmap"):
             assert f"const __pulsetrace_{module.stem} = " in script, module.name
+    # except its Heatmap tab, and the one heatmap module that tab uses (links into the heatmap page)
+    assert "const __pulsetrace_heatmapview = " in script and "const __pulsetrace_heatmap_common = " in script
     # Dependencies come before the modules that import them; the app (which starts the viewer) last.
     order = re.findall(r"^const (__pulsetrace_\w+) = ", script, re.MULTILINE)
     assert order.index("__pulsetrace_format") < order.index("__pulsetrace_timeline")

@@ -3,16 +3,20 @@ IPython shell (no notebook server): what the cell does, what is displayed, what 
 
 from __future__ import annotations
 
+import base64
 import builtins
+import html
+import json
 import re
 import subprocess
 import sys
 import textwrap
 import threading
 import types
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -25,10 +29,11 @@ from traitlets.config import Config  # noqa: E402
 
 import pulsetrace  # noqa: E402
 from helpers_cli import SRC  # noqa: E402
+from pulsetrace.ipython import inline  # noqa: E402
 from pulsetrace.ipython.arguments import make_parser, split_statement  # noqa: E402
 from pulsetrace.ipython.cellcode import VALUE_NAME  # noqa: E402
 from pulsetrace.model import Trace  # noqa: E402
-from pulsetrace.model.native import read_trace  # noqa: E402
+from pulsetrace.model.native import parse_trace, read_trace  # noqa: E402
 from pulsetrace.reports.callstats import CallStats  # noqa: E402
 
 FIB = """\
@@ -222,6 +227,7 @@ def test_lines_shows_the_cells_hottest_lines(ip: InteractiveShell) -> None:
         ("--core nothing", "invalid choice"),
         ("-o 'unclosed", "cannot read the options"),
         ("-o trace.unknown-format", "unknown-format"),
+        ("-o cell.heatmap.html", "needs line statistics: record with --lines"),
         ("--top 0", "--top must be at least 1"),
         ("print(1)", "takes only options on its line"),
     ],
@@ -233,6 +239,49 @@ def test_a_bad_option_is_a_usage_error(ip: InteractiveShell, line: str, message:
         ip.run_cell(f"%%pulsetrace {line}\nran = True\n")
     assert captured.stderr.startswith("UsageError: ") and "Traceback" not in captured.stderr
     assert "ran" not in ip.user_ns
+
+
+def inline_page(captured: CapturedIO) -> Optional[str]:
+    """The viewer page the displayed HTML shows inline (its iframe's srcdoc), or None."""
+    found = re.search(r'<iframe class="pulsetrace-viewer"[^>]* srcdoc="([^"]*)"></iframe>', html_of(captured))
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_the_viewer_is_shown_inline_with_the_cell_s_trace(ip: InteractiveShell) -> None:
+    captured = cell_magic(ip, "", FIB)
+    page = inline_page(captured)
+    assert page is not None and page.startswith("<!doctype html>")
+    embedded = re.search(r'id="pulsetrace-trace">([A-Za-z0-9+/=]*)</script>', page)
+    assert embedded is not None
+    trace = parse_trace(zlib.decompress(base64.b64decode(embedded.group(1))))
+    assert "fib" in {f.name for f in trace.processes[0].functions}
+    # no line statistics: no heatmap
+    assert 'id="pulsetrace-heatmap" data-files=' not in page
+    assert "<iframe" not in [output.data["text/plain"] for output in captured.outputs][0]
+
+
+def test_with_lines_the_inline_viewer_opens_on_the_cell_s_heatmap(ip: InteractiveShell) -> None:
+    captured = cell_magic(ip, "--lines", FIB)
+    page = inline_page(captured)
+    assert page is not None
+    element = re.search(
+        r'id="pulsetrace-heatmap" data-files="([^"]*)" data-open="([^"]*)">([^<]*)</script>', page
+    )
+    assert element is not None
+    cell_file = html.unescape(element.group(2))
+    assert cell_file.startswith("<") and json.loads(html.unescape(element.group(1))) == [cell_file]
+    heatmap = zlib.decompress(base64.b64decode(element.group(3))).decode()
+    assert json.dumps("answer = fib(10)") in heatmap  # the cell's source is in the heatmap's data
+
+
+def test_no_viewer_and_the_size_cap(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    captured = cell_magic(ip, "--no-viewer", FIB)
+    assert inline_page(captured) is None and "pulsetrace-viewer" not in html_of(captured)
+    assert table_of(captured)["fib"][0] == f"{FIB_CALLS:,}"
+    monkeypatch.setattr(inline, "INLINE_LIMIT", 10_000)
+    captured = cell_magic(ip, "", FIB)
+    assert inline_page(captured) is None
+    assert "The trace viewer is not shown here" in html_of(captured) and "-o trace.html" in html_of(captured)
 
 
 def test_help(ip: InteractiveShell) -> None:

@@ -9,18 +9,22 @@ so a module that would break the bundle is caught by the tests, not by a user.
 
 The trace travels in a ``<script type="application/octet-stream" id="pulsetrace-trace">`` element:
 either the native trace file zlib-compressed and base64-encoded inside it (the standalone HTML), or a
-``data-src`` URL the page fetches the native bytes from (``pulsetrace view``).
+``data-src`` URL the page fetches the native bytes from (``pulsetrace view``). A trace with line
+statistics also carries the heatmap page (``reports.heatmap_html``), compressed the same way in a
+``<script id="pulsetrace-heatmap">`` element, for the viewer's Heatmap tab.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 ENTRY_MODULE = "app.js"
 TEMPLATE = "index.html"
@@ -29,6 +33,7 @@ CSS_MARK = "/*PULSETRACE:CSS*/"
 SCRIPT_MARK = "/*PULSETRACE:SCRIPT*/"
 TRACE_MARK = "<!--PULSETRACE:TRACE-->"
 TRACE_ELEMENT_ID = "pulsetrace-trace"
+HEATMAP_ELEMENT_ID = "pulsetrace-heatmap"
 COMPRESSION_LEVEL = 6  # zlib's own balance: the 1M-call HTML in benchmarks/RESULTS.md was measured with it
 BASE64_CHUNK = 3 * 1024 * 1024  # a multiple of 3, so chunks encode independently without padding
 
@@ -117,14 +122,15 @@ def _page_halves() -> Tuple[str, str]:
     return before, after.replace(SCRIPT_MARK, bundled_script())
 
 
-def served_page(trace_url: str) -> bytes:
-    """The page ``pulsetrace view`` serves: it fetches the native trace bytes from ``trace_url``."""
+def served_page(trace_url: str, heatmap: Optional[EmbeddedHeatmap] = None) -> bytes:
+    """The page ``pulsetrace view`` serves: it fetches the native trace bytes from ``trace_url``
+    (the heatmap, when there is one, is in the page, as in the standalone page)."""
     before, after = _page_halves()
     element = (
         f'<script type="application/octet-stream" id="{TRACE_ELEMENT_ID}" '
         f'data-src="{html.escape(trace_url)}"></script>'
     )
-    return (before + element + after).encode("utf-8")
+    return b"".join([(before + element).encode("utf-8"), *_heatmap_element(heatmap), after.encode("utf-8")])
 
 
 _EMBEDDED = re.compile(
@@ -144,11 +150,39 @@ def embedded_trace(page: bytes) -> Optional[bytes]:
         raise ValueError(f"the trace embedded in the page is damaged ({exc})") from None
 
 
-def standalone_page_parts(native: bytes) -> Iterator[bytes]:
-    """The standalone page, piece by piece: the native trace embedded compressed, base64-encoded."""
+@dataclass(frozen=True)
+class EmbeddedHeatmap:
+    """The heatmap page a standalone viewer carries for its Heatmap tab (``web/heatmapview.js``)."""
+
+    page: str  # the whole heatmap page (reports.heatmap_html), data included
+    files: Sequence[str]  # the files with line data: "Open in heatmap" is offered for their functions
+    open_file: str = ""  # a file the tab opens on instead of the index ("" for the index)
+
+
+def standalone_page_parts(native: bytes, heatmap: Optional[EmbeddedHeatmap] = None) -> Iterator[bytes]:
+    """The standalone page, piece by piece: the native trace embedded compressed, base64-encoded, and
+    the heatmap page the same way when the trace has line statistics."""
     before, after = _page_halves()
     yield (before + f'<script type="application/octet-stream" id="{TRACE_ELEMENT_ID}">').encode("utf-8")
-    compressed = zlib.compress(native, COMPRESSION_LEVEL)
+    yield from _compressed_base64(native)
+    yield b"</script>"
+    yield from _heatmap_element(heatmap)
+    yield after.encode("utf-8")
+
+
+def _heatmap_element(heatmap: Optional[EmbeddedHeatmap]) -> Iterator[bytes]:
+    if heatmap is None:
+        return
+    # JSON's \u escapes keep undecodable file names (lone surrogates) writable as UTF-8.
+    files = html.escape(json.dumps(list(heatmap.files), separators=(",", ":")))
+    opens = f' data-open="{html.escape(heatmap.open_file)}"' if heatmap.open_file else ""
+    element = f'<script type="application/octet-stream" id="{HEATMAP_ELEMENT_ID}" data-files="{files}"'
+    yield f"\n{element}{opens}>".encode("utf-8", "xmlcharrefreplace")
+    yield from _compressed_base64(heatmap.page.encode("utf-8", "xmlcharrefreplace"))
+    yield b"</script>"
+
+
+def _compressed_base64(data: bytes) -> Iterator[bytes]:
+    compressed = zlib.compress(data, COMPRESSION_LEVEL)
     for offset in range(0, len(compressed), BASE64_CHUNK):
         yield base64.b64encode(compressed[offset : offset + BASE64_CHUNK])
-    yield ("</script>" + after).encode("utf-8")

@@ -189,14 +189,48 @@ def test_source_is_highlighted_line_by_line(page: Any, heatmap: Tuple[str, Dict[
         )
         return [tuple(pair) for pair in found]
 
-    # the docstring spans three lines: each line's piece is a string, "<three>" is text, not markup
-    assert spans(1) == [("s", '"""Module docstring')]
-    assert spans(2) == [("s", "spanning <three> lines")]
-    assert spans(3) == [("s", '"""')]
-    assert spans(4) == [("s", "'x'"), ("c", "# a comment with <b>tags</b>")]
-    assert spans(7) == [("k", "def"), ("f", "greet"), ("s", '"world"')]
-    assert spans(8) == [("k", "return"), ("s", 'f"hello {who}"'), ("b", "str"), ("n", "0x1F"), ("n", "1.5e3")]
+    # Pygments' classes: the docstring spans three lines, each line's piece is a docstring (sd);
+    # "<three>" is text, not markup
+    assert spans(1) == [("sd", '"""Module docstring')]
+    assert spans(2) == [("sd", "spanning <three> lines")]
+    assert spans(3) == [("sd", '"""')]
+    assert spans(4) == [("s1", "'x'"), ("c1", "# a comment with <b>tags</b>")]
+    assert spans(7) == [("k", "def"), ("nf", "greet"), ("s2", '"world"')]
+    assert spans(8) == [
+        ("k", "return"), ("sa", "f"), ("s2", '"hello '), ("si", "{"), ("si", "}"), ("s2", '"'),
+        ("nb", "str"), ("mh", "0x1F"), ("mf", "1.5e3"),
+    ]
+    # the theme colours them, in light and dark mode: keyword, string and comment each differently
+    # (the comment in italics), and differently in each mode (on a row that did not run)
+    assert theme_colours(page)[2][1] == "italic"
+    light = theme_colours(page)
+    page.emulate_media(color_scheme="dark")
+    dark = theme_colours(page)
+    page.emulate_media(color_scheme="light")
+    for colours in (light, dark):
+        assert len({colour for colour, _ in colours}) == 3
+    assert all(a[0] != b[0] for a, b in zip(light, dark))
     assert page.inner_text("#L8 .src") == TEXTS.splitlines()[7]
+
+
+def theme_colours(page: Any) -> List[List[str]]:
+    """The colour and font style the theme gives a keyword, a string and a comment of a source row."""
+    found: List[List[str]] = page.evaluate(
+        """() => {
+            const row = document.createElement("div");
+            row.className = "row";
+            row.innerHTML = '<span class="src"><span class="k">if</span><span class="s2">"a"</span>' +
+                '<span class="c1"># c</span></span>';
+            document.querySelector(".code").append(row);
+            const styles = [...row.querySelectorAll(".src span")].map((span) => {
+                const style = getComputedStyle(span);
+                return [style.color, style.fontStyle];
+            });
+            row.remove();
+            return styles;
+        }"""
+    )
+    return found
 
 
 def test_heat_relative_to_all_files(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:

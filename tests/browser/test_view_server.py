@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from viewer_helpers import PROGRAM, center, details, open_viewer, selected, slice_of, trace_program
+from viewer_helpers import (
+    LOAD_TIMEOUT_MS,
+    PROGRAM,
+    center,
+    details,
+    open_viewer,
+    selected,
+    slice_of,
+    trace_program,
+)
 
 from helpers_cli import environment, pulsetrace_command
 
@@ -96,3 +105,17 @@ def test_view_serves_chrome_json_of_another_tool(page: Any, served_chrome: Serve
     page.mouse.click(*center(layout["rect"]))
     assert details(page)["duration"] == "300 µs"
     assert details(page)["file"] == "(none: a C function, or no location recorded)"
+
+
+def test_view_of_a_trace_with_lines_has_the_heatmap_tab(page: Any, tmp_path: Path) -> None:
+    trace = trace_program(tmp_path, PROGRAM, "lines.pulse", "--lines")
+    served = Served(trace)
+    try:
+        page.goto(served.url)
+        page.wait_for_function("window.pulsetraceViewer?.activeView === 'heatmap'", timeout=LOAD_TIMEOUT_MS)
+        heatmap = page.frame_locator("iframe.heatmap-frame")
+        assert heatmap.locator('section.group[data-group="project"] a.file-link').inner_text() == "prog.py"
+        page.click('[data-view="timeline"]')
+        page.wait_for_function("window.pulsetraceViewer.timeline.firstFrameAt", timeout=LOAD_TIMEOUT_MS)
+    finally:
+        assert served.stop().strip() == "pulsetrace: stopped"

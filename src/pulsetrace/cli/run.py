@@ -71,7 +71,7 @@ class RunCommand(Command):
         output = options.output or config.DEFAULT_OUTPUT
         _check_core(options.core, options.backend)
         try:
-            writers.check_writable(output)
+            writers.check_writable(output, lines=bool(options.lines))
         except writers.OutputError as exc:
             raise CLIError(str(exc), 2) from None
         try:

@@ -6,13 +6,14 @@ import argparse
 import io
 import sys
 import threading
-from typing import Optional
+from typing import Optional, Tuple
 
-from ..model import read_any_trace
+from ..model import Trace, read_any_trace
 from ..model.native import MAGIC, TraceFileError, parse_trace, read_file
 from ..progress import Progress
 from ..server import LoopbackServer, Route, ServerError
 from ..viewer_page import embedded_trace, served_page
+from ..writers.html import embedded_heatmap
 from ..writers.native import NativeWriter
 from .base import CLIError, Command
 
@@ -40,9 +41,12 @@ class ViewCommand(Command):
         parser.add_argument("--open", action="store_true", help="open the viewer in the default web browser")
 
     def run(self, args: argparse.Namespace) -> int:
-        native = _native_bytes(args.trace)
+        native, trace = _native_bytes(args.trace)
+        # A trace with line statistics gets the Heatmap tab, as in its standalone page.
+        with Progress(f"preparing {args.trace}", sys.stderr):
+            page = served_page(TRACE_PATH, embedded_heatmap(trace))
         server = LoopbackServer(args.port)
-        server.add("/", Route("text/html; charset=utf-8", body=lambda: served_page(TRACE_PATH)))
+        server.add("/", Route("text/html; charset=utf-8", body=lambda: page))
         server.add(TRACE_PATH, Route("application/octet-stream", body=lambda: native))
         try:
             server.start()
@@ -63,21 +67,21 @@ class ViewCommand(Command):
         return 0
 
 
-def _native_bytes(path: str) -> bytes:
+def _native_bytes(path: str) -> Tuple[bytes, Trace]:
     """The trace as native bytes, checked to be a readable trace before anything is served: a native
-    file as it is, Chrome JSON converted here so that the browser only ever decodes one format."""
+    file as it is, Chrome JSON converted here so that the browser only ever decodes one format; and
+    the trace as read."""
     try:
         with Progress(f"reading {path}", sys.stderr):
             name, data = read_file(path)
             if data.lstrip()[:15].lower() == b"<!doctype html>":
                 data = _page_trace(name, data)
             if data.startswith(MAGIC):
-                parse_trace(data, name)  # the whole file is checked, not just its magic
-                return data
+                return data, parse_trace(data, name)  # the whole file is checked, not just its magic
             trace = read_any_trace(path)
             buffer = io.BytesIO()
             NativeWriter().write(trace, buffer)
-            return buffer.getvalue()
+            return buffer.getvalue(), trace
     except TraceFileError as exc:
         raise CLIError(str(exc), 1) from None
     except OSError as exc:

@@ -44,6 +44,7 @@ class MagicRequest:
     quiet: bool  # -q: display nothing (the trace is still kept, and saved if asked)
     top: int  # how many functions the table shows
     statement: str  # the line magic's code; "" for the cell magic
+    viewer: bool = True  # show the trace viewer inline under the table (off with --no-viewer)
 
 
 class _MagicParser(argparse.ArgumentParser):
@@ -84,6 +85,11 @@ def make_parser(cell: bool) -> argparse.ArgumentParser:
         "--top", type=int, default=DEFAULT_TOP, metavar="N",
         help=f"how many functions the table shows (default: {DEFAULT_TOP})",
     )  # fmt: skip
+    own.add_argument(
+        "--no-viewer", dest="viewer", action="store_false",
+        help="show only the table, not the trace viewer under it (a notebook shows the viewer inline: "
+        "timeline, flamegraph, functions, and the heatmap of the cell with --lines)",
+    )  # fmt: skip
     return parser
 
 
@@ -114,7 +120,7 @@ def parse_magic_line(line: str, cell: bool) -> MagicRequest:
         options = config.load_options(command_line_settings(args, f"{parser.prog} option"))
     except config.ConfigError as exc:
         raise MagicArgumentError(str(exc)) from None
-    return MagicRequest(options, bool(getattr(args, "quiet", False)), args.top, statement)
+    return MagicRequest(options, bool(getattr(args, "quiet", False)), args.top, statement, args.viewer)
 
 
 # A shell-like word: runs of unquoted characters and quoted strings, without whitespace between.

@@ -3,8 +3,9 @@
 One function serves as both magics (IPython calls it with ``cell=None`` for the line magic). It
 reads the options (``arguments``), compiles the code (``cellcode``) before recording starts, runs
 it under a tracer, then keeps the trace in the user namespace as ``_pulsetrace``, saves it when an
-output file was given, and displays the summary table: HTML for notebooks, the terminal table as
-the plain-text form (what a terminal IPython shows).
+output file was given, and displays the summary table: HTML for notebooks (followed by the trace
+viewer inline, unless --no-viewer: ``inline``), the terminal table as the plain-text form (what a
+terminal IPython shows).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..reports.summary_html import summary_html
 from ..tracer import TracerError
 from .arguments import HelpRequested, MagicArgumentError, MagicRequest, help_text, parse_magic_line
 from .cellcode import CellRecording, CellTrace, TopLevelAwaitError, compile_cell
+from .inline import inline_viewer_html
 
 MAGIC_NAME = "pulsetrace"
 TRACE_VARIABLE = "_pulsetrace"  # the last trace, in the user namespace
@@ -116,7 +118,7 @@ def _output_path(request: MagicRequest) -> Optional[str]:
     if output is None:
         return None
     try:
-        writers.check_writable(output)
+        writers.check_writable(output, lines=bool(request.options.lines))
     except writers.OutputError as exc:
         raise UsageError(str(exc)) from None
     return output if output == writers.STDOUT else os.path.abspath(output)
@@ -186,4 +188,6 @@ class _Report:
         )
         if hot:
             html += "<pre>" + escape("\n".join(hot)) + "</pre>"
+        if self.request.viewer:  # the notebook's view; a terminal shows only the text
+            html += inline_viewer_html(recorded.trace, open_file=next(iter(self.file_names), ""))
         display({"text/plain": "\n".join(text), "text/html": html}, raw=True)  # type: ignore[no-untyped-call]

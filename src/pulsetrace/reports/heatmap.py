@@ -4,8 +4,9 @@
 processes added together) into one plain, JSON-ready dict that the heatmap page renders
 (``web/heatmap*.js``): files grouped as project / standard library / site-packages / other
 (``filegroups``, the same rule line collection uses), each with its totals, its hottest line, the
-numbers of every line that ran and its source split into lines as Python numbers them (the page
-highlights a file when it is opened); the call edges between lines and functions, for the callers /
+numbers of every line that ran and its source split into lines as Python numbers them, with the
+runs of Pygments token classes of each line (``highlight``: lexed here, turned into spans by the page
+when a file is opened); the call edges between lines and functions, for the callers /
 callees links; and the functions that were summarised instead of kept line by line. The live view
 feeds the same page with documents built from snapshots, so nothing here is specific to a saved file.
 
@@ -17,9 +18,12 @@ document, not HTML. Its shape (times in ns; keys in camelCase, as the page reads
     projectRoot  the directory whose files count as the project
     totals       {hits, selfNs (lines' and summarised functions' own time), files, linesRun}
     groups       [{key, title}] in display order (filegroups.GROUPS)
+    tokenClasses Pygments' short CSS class names the files' tokens index; 0 is "" (plain text)
     files        [{path, label (short name), module, group, hits, selfNs, maxTotalNs, linesRun,
                    hottestLine (by self time), source ("trace" | "disk" | ""), code (lines of text,
-                   or null), lines: [[lineno, hits, selfNs, totalNs], ...] by line number,
+                   or null), tokens (per line [length, class, ...], class indexing
+                   tokenClasses; null without code), lines: [[lineno, hits, selfNs, totalNs], ...]
+                   by line number,
                    functions: [{name, lineno, callee}] defined here and called from a recorded line}]
     callees      [{name, file ("" for C), lineno, fileId (its index in files, or -1), summarised}]
     edges        [{file, fileId, line, callee (index in callees), count, totalNs}]: calls made from
@@ -37,8 +41,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..filegroups import GROUP_TITLES, GROUPS, PROJECT, SITE_PACKAGES, STDLIB, FileGrouper
 from ..model import Trace
 from ..model.lines import CodeKey, LineStats, merged
+from .highlight import SHARED_CLASSES, source_runs
 
-DOCUMENT_VERSION = 1  # 1: first version (files, lines, edges, callees, summaries)
+DOCUMENT_VERSION = 2  # 1: files, lines, edges, callees, summaries; 2: tokens and tokenClasses (Pygments)
 
 Document = Dict[str, Any]
 
@@ -133,6 +138,7 @@ def build_document(
             "linesRun": sum(entry["linesRun"] for entry in files),
         },
         "groups": [{"key": key, "title": GROUP_TITLES[key]} for key in GROUPS],
+        "tokenClasses": list(SHARED_CLASSES.names),  # after the files: every class their runs use
         "files": files,
         "callees": callees,
         "edges": edges,
@@ -176,6 +182,7 @@ def _file_entry(
     if text is None:
         origin = ""
     group = grouper.group(path)
+    code = source_lines(text) if text is not None else None
     return {
         "path": path,
         "label": display_path(path, group, grouper.project_root),
@@ -187,7 +194,8 @@ def _file_entry(
         "linesRun": len(rows),
         "hottestLine": hottest,
         "source": origin,
-        "code": source_lines(text) if text is not None else None,
+        "code": code,
+        "tokens": source_runs(text) if text is not None else None,
         "lines": rows,
         "functions": functions,
     }

@@ -7,8 +7,11 @@
 //
 // Views are classes constructed as `new View(container, trace, app)` with show(), hide() and
 // setSearch(text); the app offers them:
-//   app.highlightFunction(funcId)          highlight every slice of that function in the timeline
-//   app.showView("timeline" | "flamegraph" | "functions")
+//   app.highlightFunction(funcId)          highlight every slice of that function (or those functions:
+//                                          an array of ids) in the timeline
+//   app.showView("timeline" | "flamegraph" | "functions" | "heatmap")
+//   app.heatmap                            the Heatmap tab (heatmapview.js), or null without line data
+//   app.openInHeatmap(filename, line)      the heatmap tab on that file and line
 //   app.openFunctionInFlamegraph(funcId)   showView + focusFunction
 //   app.setMatchCount(view, n)   app.formatDuration(ns)   app.threadLabel(thread)
 //
@@ -20,10 +23,11 @@ import { DetailsPanel } from "./details.js";
 import { FlameGraphView } from "./flamegraph.js";
 import { formatCount, formatDuration } from "./format.js";
 import { FunctionTableView } from "./functable.js";
+import { HeatmapView } from "./heatmapview.js";
 import { decodeTrace, inflate, TraceFormatError } from "./model.js";
 import { TimelineView } from "./timeline.js";
 
-const VIEW_NAMES = ["timeline", "flamegraph", "functions"];
+const VIEW_NAMES = ["timeline", "flamegraph", "functions", "heatmap"];
 const SEARCH_DELAY_MS = 120;
 
 export class ViewerApp {
@@ -31,6 +35,7 @@ export class ViewerApp {
     this.root = root;
     this.trace = null;
     this.views = {};
+    this.heatmap = null;
     this.activeView = null;
     this.matchCounts = {};
     this.searchText = "";
@@ -69,9 +74,17 @@ export class ViewerApp {
     this.views.timeline = this.timeline;
     this.views.flamegraph = new FlameGraphView(panes("flamegraph"), trace, this);
     this.views.functions = new FunctionTableView(panes("functions"), trace, this);
+    // A trace recorded with line statistics carries the heatmap page too. It opens first: line
+    // collection was asked for, so the lines are what the reader came for; the timeline is a tab away.
+    const heatmapSource = document.getElementById("pulsetrace-heatmap");
+    if (heatmapSource !== null) {
+      this.heatmap = new HeatmapView(panes("heatmap"), heatmapSource, this, readHeatmapPage);
+      this.views.heatmap = this.heatmap;
+      this.root.querySelector('[data-view="heatmap"]').hidden = false;
+    }
     this.bindControls();
     this.root.classList.add("loaded");
-    this.showView("timeline");
+    this.showView(this.heatmap ? "heatmap" : "timeline");
   }
 
   bindControls() {
@@ -111,9 +124,13 @@ export class ViewerApp {
   }
 
   showView(name) {
-    if (!VIEW_NAMES.includes(name)) throw new Error(`unknown view ${name}`);
-    if (this.activeView === name) return;
+    if (!this.views[name]) throw new Error(`unknown view ${name}`);
+    if (this.activeView === name) {
+      if (name === "heatmap") this.heatmap.show(); // a new line to go to
+      return;
+    }
     for (const other of VIEW_NAMES) {
+      if (!this.views[other]) continue;
       const active = other === name;
       this.root.querySelector(`#view-${other}`).hidden = !active;
       this.root.querySelector(`[data-view="${other}"]`).classList.toggle("active", active);
@@ -123,11 +140,12 @@ export class ViewerApp {
     this.views[name].show();
     this.updateMatchCount();
     this.root.querySelector("#search-steps").hidden = name !== "timeline";
+    this.root.querySelector("#search-box").hidden = name === "heatmap"; // the heatmap has its own filter
   }
 
   setSearch(text) {
     this.searchText = text;
-    for (const name of VIEW_NAMES) this.views[name].setSearch(text);
+    for (const name of VIEW_NAMES) this.views[name]?.setSearch(text);
     this.updateMatchCount();
   }
 
@@ -164,6 +182,34 @@ export class ViewerApp {
     if (funcId !== null && funcId !== undefined) this.showView("timeline");
   }
 
+  openInHeatmap(filename, line) {
+    this.heatmap?.openLine(filename, line);
+  }
+
+  // The functions of the trace the heatmap means by a callee (its file, first line and name): the
+  // same code, recorded in any process. Names may be qualified on one side only (a method).
+  functionsOf(callee) {
+    const ids = [];
+    this.trace.functions.forEach((func, id) => {
+      if ((func.filename || "") !== (callee.file || "") || (func.lineno || 0) !== (callee.lineno || 0)) return;
+      if (func.name === callee.name || func.name.endsWith(`.${callee.name}`) || callee.name.endsWith(`.${func.name}`)) {
+        ids.push(id);
+      }
+    });
+    return ids;
+  }
+
+  timelineHas(callee) {
+    return this.functionsOf(callee).length > 0;
+  }
+
+  // The heatmap's "Show in timeline": every call of that function highlighted, on the timeline.
+  showCallsInTimeline(callee) {
+    const ids = this.functionsOf(callee);
+    if (ids.length) this.highlightFunction(ids.length === 1 ? ids[0] : ids);
+    return ids.length;
+  }
+
   openFunctionInFlamegraph(funcId) {
     this.showView("flamegraph");
     this.views.flamegraph.focusFunction(funcId);
@@ -197,6 +243,13 @@ function traceTitle(trace) {
   const calls = formatCount(trace.sliceCount);
   const processes = trace.processes.length === 1 ? trace.processes[0].name : `${trace.processes.length} processes`;
   return `${processes} · ${calls} calls · ${formatDuration(trace.endNs - trace.startNs)}`;
+}
+
+// The heatmap page a standalone HTML carries: base64 of its zlib-compressed UTF-8 text.
+async function readHeatmapPage(source) {
+  const compressed = decodeBase64(source.textContent);
+  if (compressed.length === 0) throw new TraceFormatError("the page's embedded heatmap is empty");
+  return new TextDecoder().decode(await inflate(compressed));
 }
 
 function isTyping(target) {

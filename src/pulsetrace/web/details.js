@@ -58,6 +58,9 @@ export class DetailsPanel {
       button("Zoom to slice", () => this.app.timeline.zoomToSlice(thread, index), "zoom-slice"),
       button("Open in flamegraph", () => this.app.openFunctionInFlamegraph(slices.func[index]), "open-flamegraph"),
     );
+    if (this.app.heatmap?.hasFile(func.filename)) { // its file has line statistics
+      actions.append(button("Open in heatmap", () => this.app.openInHeatmap(func.filename, func.lineno), "open-heatmap"));
+    }
     fields.append(actions);
     this.showSource(func, source);
   }

@@ -5,7 +5,7 @@
 
 import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
 import { renderIndex } from "./heatmap_index.js";
-import { highlightLines } from "./heatmap_highlight.js";
+import { highlightFile } from "./heatmap_highlight.js";
 import { closePopover, renderFile, showMetric, stepHotLine } from "./heatmap_file.js";
 
 export class HeatmapApp {
@@ -80,11 +80,12 @@ export class HeatmapApp {
     }
   }
 
-  // A file's lines as highlighted HTML, one string per line (made once per file and document).
+  // A file's lines as highlighted HTML, one string per line (made once per file and document, when
+  // the file is first opened).
   highlighted(file) {
     let lines = this.highlights.get(file.code);
     if (!lines) {
-      lines = highlightLines(file.code);
+      lines = highlightFile(file, this.data.tokenClasses || [""]);
       this.highlights.set(file.code, lines);
     }
     return lines;

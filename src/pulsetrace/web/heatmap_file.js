@@ -217,16 +217,20 @@ export function showMetric(container, app, metric) {
 function openPopover(app, file, lineno, kind, anchor) {
   closePopover();
   const items = [];
+  const viewer = kind === "callees" ? timelineLink() : null;
+  const edges = kind === "callees" ? app.calleesByLine.get(file.path).get(lineno) : [];
   if (kind === "callees") {
-    for (const edge of app.calleesByLine.get(file.path).get(lineno)) {
+    edges.forEach((edge, index) => {
       const callee = app.data.callees[edge.callee];
       const label = escapeHtml(calleeLabel(app, callee));
       const where = callee.fileId >= 0
         ? `<a href="${fileHref(app.data.files[callee.fileId].path, callee.lineno)}">${label}</a>`
         : `<span class="muted">${label}${callee.summarised ? " (summarised)" : ""}</span>`;
+      const show = viewer && viewer.timelineHas(callee)
+        ? `<td><button type="button" class="show-in-timeline" data-edge="${index}">Show in timeline</button></td>` : "";
       items.push(`<tr><td class="text"><b>${escapeHtml(callee.name)}</b> ${where}</td>` +
-        `<td class="num">${formatCount(edge.count)}×</td><td class="num">${formatDuration(edge.totalNs)}</td></tr>`);
-    }
+        `<td class="num">${formatCount(edge.count)}×</td><td class="num">${formatDuration(edge.totalNs)}</td>${show}</tr>`);
+    });
   } else {
     for (const edge of app.callersByLine.get(file.path).get(lineno)) {
       const caller = edge.fileId >= 0 ? app.data.files[edge.fileId] : null;
@@ -250,7 +254,26 @@ function openPopover(app, file, lineno, kind, anchor) {
   popover.style.left = `${Math.max(window.scrollX + 4, left)}px`;
   popover.style.top = `${box.bottom + window.scrollY + 4}px`;
   // The popover goes when a link in it is followed, on Escape, or on a click anywhere else.
-  popover.addEventListener("click", (event) => { if (event.target.closest("a")) closePopover(); });
+  popover.addEventListener("click", (event) => {
+    const show = event.target.closest("button.show-in-timeline");
+    if (show) {
+      closePopover();
+      viewer.showCallsInTimeline(app.data.callees[edges[Number(show.dataset.edge)].callee]);
+    } else if (event.target.closest("a")) {
+      closePopover();
+    }
+  });
+}
+
+// The trace viewer this page is shown in (its Heatmap tab), which can highlight a function's calls
+// in its timeline; null when the heatmap is a page of its own (.heatmap.html, the live view).
+function timelineLink() {
+  try {
+    const viewer = window.parent !== window ? window.parent.pulsetraceViewer : null;
+    return viewer && typeof viewer.showCallsInTimeline === "function" ? viewer : null;
+  } catch (error) {
+    return null; // a parent of another origin
+  }
 }
 
 export function closePopover() {

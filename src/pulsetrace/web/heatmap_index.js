@@ -6,7 +6,7 @@ import {
   METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatMetric, formatPercent, groupBadge, heatColour,
   heatOf,
 } from "./heatmap_common.js";
-import { highlightLines } from "./heatmap_highlight.js";
+import { lineHtml } from "./heatmap_highlight.js";
 
 const TOP_LINES = 15;
 
@@ -94,7 +94,9 @@ function hottestLines(app) {
   const max = best[0].row[column];
   const whole = app.metric === "hits" ? app.data.totals.hits : app.data.totals.selfNs;
   const rows = best.map(({ file, row }) => {
-    const code = highlightLines([(file.code ? file.code[row[0] - 1] ?? "" : "").trim()])[0];
+    const text = (file.code ? file.code[row[0] - 1] ?? "" : "").trimEnd();
+    const indent = text.length - text.trimStart().length;
+    const code = lineHtml(text, file.tokens ? file.tokens[row[0] - 1] : null, app.data.tokenClasses || [""], indent);
     const share = app.metric === "total" ? "" : formatPercent(row[column], whole);
     return `<tr><td class="text"><span class="swatch" style="background:${heatColour(heatOf(row[column], max))}">` +
       `</span><a href="${fileHref(file.path, row[0])}">${escapeHtml(file.label)}:${row[0]}</a></td>` +

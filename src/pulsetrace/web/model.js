@@ -1,11 +1,11 @@
-// The native trace decoder (docs/format.md, versions 1 and 2): bytes in, the viewer's trace out.
+// The native trace decoder (docs/format.md, versions 1 to 3): bytes in, the viewer's trace out.
 //
 // Every view reads only what this module builds (the contract is in app.js's header comment). Events
 // become one struct-of-arrays `Slices` per thread, filled by a tight varint loop with no object per
 // event, so that a trace of ten million calls decodes in a few seconds and stays a few hundred MB.
 
 const MAGIC = [0x89, 0x50, 0x4c, 0x53, 0x0d, 0x0a, 0x1a, 0x0a];
-const READABLE_VERSIONS = [1, 2];
+const READABLE_VERSIONS = [1, 2, 3]; // 3 adds LINE, which the viewer leaves to its Heatmap tab
 const SECTION_HEADER = 16; // tag (4), u64 length, u32 CRC-32
 const TWO_32 = 4294967296;
 
@@ -84,7 +84,7 @@ export async function decodeTrace(bytes) {
   const version = u32(bytes, 8);
   if (!READABLE_VERSIONS.includes(version)) {
     throw new TraceFormatError(
-      version > 2
+      version > 3
         ? `format version ${version} was written by a newer pulsetrace`
         : `unsupported format version ${version}`,
     );
@@ -160,6 +160,8 @@ class TraceBuilder {
         return this.addProcessCustom(payload);
       case "SRCS":
         return this.addSource(payload);
+      case "LINE": // line statistics: the standalone page carries them as its heatmap (heatmapview.js)
+        return undefined;
       default:
         return undefined; // an optional section of a later version: skipped, as the format says
     }

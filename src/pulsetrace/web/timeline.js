@@ -363,7 +363,7 @@ export class TimelineView {
     this.requestFrame();
   }
 
-  highlightFunction(funcId) {
+  highlightFunction(funcId) { // one function id, an array of them, or null
     this.highlightedFunction = funcId ?? null;
     this.updateMatches();
   }
@@ -403,7 +403,7 @@ export class TimelineView {
       const matches = this.searchMatches ? this.searchMatches.slice() : new Uint8Array(this.trace.functions.length);
       if (this.highlightedFunction !== null) {
         if (this.searchMatches === null) matches.fill(0);
-        matches[this.highlightedFunction] = 1;
+        for (const id of [].concat(this.highlightedFunction)) matches[id] = 1; // one id or several
       }
       this.painter.matches = matches;
     }

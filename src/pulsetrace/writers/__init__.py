@@ -41,9 +41,20 @@ def choose_writer(path: PathArg, format_name: Optional[str] = None) -> Writer:
     return writer_named(STDOUT_FORMAT) if name == STDOUT else writer_for(name)
 
 
-def check_writable(path: PathArg, format_name: Optional[str] = None) -> Writer:
-    """Raise OutputError now if ``save(trace, path)`` would fail for its path or format; return the writer."""
+def check_writable(
+    path: PathArg, format_name: Optional[str] = None, *, lines: Optional[bool] = None
+) -> Writer:
+    """Raise OutputError now if ``save(trace, path)`` would fail for its path or format; return the writer.
+
+    ``lines``: whether the recording will collect line statistics, when that is known before it
+    starts; a format that cannot be written without them (the heatmap) is then refused up front
+    rather than after the program has run.
+    """
     writer = choose_writer(path, format_name)
+    if lines is False and writer.needs_lines:
+        raise OutputError(
+            f"{os.fspath(path)}: the {writer.name} format needs line statistics: record with --lines"
+        )
     check_output_path(os.fspath(path))
     return writer
 

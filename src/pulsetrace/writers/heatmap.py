@@ -23,6 +23,7 @@ class HeatmapWriter(Writer):
     name = "heatmap"
     extensions = (".heatmap.html",)
     description = "line heatmap: a self-contained HTML page (needs line statistics)"
+    needs_lines = True
 
     def write(self, trace: Trace, stream: Sink) -> None:
         try:

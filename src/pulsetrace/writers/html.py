@@ -1,15 +1,20 @@
 """The standalone HTML viewer (``.html``): the whole trace viewer in one file that opens from ``file://``.
 
 The page carries the native trace file (compressed) and the viewer's own scripts and styles, and
-needs no network: see ``pulsetrace.viewer_page``.
+needs no network: see ``pulsetrace.viewer_page``. A trace with line statistics (``--lines``) also
+carries the line heatmap page (the one ``.heatmap.html`` holds alone), shown in a Heatmap tab that
+opens first.
 """
 
 from __future__ import annotations
 
 import io
+from typing import Optional
 
 from ..model import Trace
-from ..viewer_page import standalone_page_parts
+from ..reports.heatmap import heatmap_document
+from ..reports.heatmap_html import heatmap_html
+from ..viewer_page import EmbeddedHeatmap, standalone_page_parts
 from .native import NativeWriter
 from .registry import Sink, Writer, register
 
@@ -20,10 +25,23 @@ class HtmlWriter(Writer):
 
     name = "html"
     extensions = (".html", ".htm")
-    description = "standalone HTML viewer (timeline, flamegraph, function table; opens from file://)"
+    description = (
+        "standalone HTML viewer (timeline, flamegraph, function table, and the line heatmap with --lines; "
+        "opens from file://)"
+    )
 
     def write(self, trace: Trace, stream: Sink) -> None:
         native = io.BytesIO()
         NativeWriter().write(trace, native)
-        for part in standalone_page_parts(native.getbuffer().tobytes()):
+        for part in standalone_page_parts(native.getbuffer().tobytes(), embedded_heatmap(trace)):
             stream.write(part)
+
+
+def embedded_heatmap(trace: Trace, open_file: str = "") -> Optional[EmbeddedHeatmap]:
+    """The heatmap for the viewer's Heatmap tab, or None when no process recorded line statistics.
+    ``open_file``: the file the tab opens on, when it has line data (else the tab opens on its index)."""
+    if all(process.lines is None for process in trace.processes):
+        return None
+    document = heatmap_document(trace)
+    files = [entry["path"] for entry in document["files"] if entry["lines"]]
+    return EmbeddedHeatmap(heatmap_html(document), files, open_file if open_file in files else "")

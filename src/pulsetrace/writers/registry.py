@@ -24,6 +24,7 @@ class Writer:
     extensions: ClassVar[Tuple[str, ...]]  # lower-case file name endings, with the dot
     description: ClassVar[str] = ""
     keeps_lines: ClassVar[bool] = False  # whether the format holds line statistics (lines=True)
+    needs_lines: ClassVar[bool] = False  # whether the format cannot be written without line statistics
 
     def write(self, trace: Trace, stream: Sink) -> None:
         """Write the whole trace to ``stream``; raise OutputError if the trace cannot be written."""
