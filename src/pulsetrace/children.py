@@ -35,8 +35,9 @@ SPEC_FILE = "session.json"
 TRACE_SUFFIX = ".pulse"
 MARK_SUFFIX = ".running"
 STARTED_SUFFIX = ".started"
-DEFAULT_WAIT_SECONDS = 5.0  # how long the root waits for descendants still running when it ends
-WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, instead of DEFAULT_WAIT_SECONDS
+# How long the root waits for descendants still running when it ends (option children_timeout).
+DEFAULT_WAIT_SECONDS = TraceOptions().children_timeout
+WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, where the option children_timeout is not set
 CHILD_OF_FLAG = "--child-of"  # run --child-of DIR: how the rewritten command line reads (childrun.py)
 
 # Options that belong to the root alone: the output file, and the name it gives its own process.
@@ -198,8 +199,8 @@ class ChildTracing:
         waiting: Optional[Callable[[int], ContextManager[Any]]] = None,
     ) -> Collected:
         """The traces the descendants left, after waiting up to ``wait_seconds`` (default: the
-        environment's PULSETRACE_CHILDREN_WAIT, else five seconds) for those still running
-        (``waiting(count)`` wraps the wait, for a progress line)."""
+        environment's PULSETRACE_CHILDREN_WAIT, else the option children_timeout's default) for those
+        still running (``waiting(count)`` wraps the wait, for a progress line)."""
         if wait_seconds is None:
             wait_seconds = wait_from_environment()
         running = self._running()
@@ -330,12 +331,13 @@ def traced_program(argv: Sequence[Any]) -> Optional[PythonCommand]:
     return command
 
 
-def wait_from_environment() -> float:
-    """How long the root waits for its descendants: PULSETRACE_CHILDREN_WAIT seconds, else five."""
+def wait_from_environment(default: float = DEFAULT_WAIT_SECONDS) -> float:
+    """How long the root waits for its descendants: PULSETRACE_CHILDREN_WAIT seconds, else ``default``."""
     try:
-        return max(float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT_SECONDS)), 0.0)
+        seconds = float(os.environ.get(WAIT_VARIABLE, default))
     except ValueError:
-        return DEFAULT_WAIT_SECONDS
+        return default
+    return seconds if 0 <= seconds < float("inf") else default
 
 
 def _by_start_then_pid(name: str) -> Tuple[int, int]:

@@ -27,7 +27,14 @@ from types import FrameType
 from typing import Callable, NoReturn, Optional, TextIO
 
 from . import childhooks
-from .children import ChildSlot, ChildTracing, Collected, as_descendant, with_descendants
+from .children import (
+    ChildSlot,
+    ChildTracing,
+    Collected,
+    as_descendant,
+    wait_from_environment,
+    with_descendants,
+)
 from .config import DEFAULT_OUTPUT
 from .model import Trace
 from .model.lines import merged
@@ -303,10 +310,17 @@ class TraceSession:
             return Progress(f"waiting for {count} child process{'es' if count > 1 else ''}", self._stderr)
 
         try:
-            return run.collect(waiting=waiting)
+            return run.collect(wait_seconds=self._children_timeout(), waiting=waiting)
         except Exception as exc:
             self._report_error("could not read the traces of the child processes", exc)
             return Collected()
+
+    def _children_timeout(self) -> float:
+        """How long the root waits for descendants still running: the option children_timeout where it
+        was set, else the environment's PULSETRACE_CHILDREN_WAIT (the older way), else the default."""
+        if "children_timeout" in self.options.sources:
+            return self.options.children_timeout
+        return wait_from_environment(self.options.children_timeout)
 
     def _note_children(self, collected: Collected) -> None:
         """Say what became of the child processes: which are in the trace, which are not and why."""
