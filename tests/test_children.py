@@ -286,22 +286,27 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing(tmp_path: Path, method: str) -> None:
     write(tmp_path / "prog.py", POOL)
     _, trace = traced_run(tmp_path, ["prog.py", method])
     root, *children = trace.processes
-    worker_prefix = f"{method.capitalize()}PoolWorker-"
+    worker_prefix = {
+        "fork": "ForkPoolWorker-",
+        "spawn": "SpawnPoolWorker-",
+        "forkserver": "ForkServerPoolWorker-",
+    }[method]
     workers = [child for child in children if child.name.startswith(worker_prefix)]
     assert len(workers) == 2, [child.name for child in children]
     assert sum(calls(worker).get("square", 0) for worker in workers) == 8
     assert "square" not in calls(root)
     (named,) = [child for child in children if child.name == "named-worker"]
     assert calls(named)["named_work"] == 1
-    started_by = "fork" if method == "fork" else "exec"
+    started_by = {"fork": "fork", "spawn": "exec", "forkserver": "forkserver"}[method]
     assert {child.metadata["started_by"] for child in children} == {started_by}
+    # A forkserver's processes are the children of the process that started the server.
     assert {child.metadata["parent_pid"] for child in children} == {root.pid}
-    assert len(children) == 3  # no resource tracker: multiprocessing's helpers are not traced
+    assert len(children) == 3  # no resource tracker nor forkserver: multiprocessing's helpers are not traced
 
 
 # -- children that do not end well ------------------------------------------------------------------
@@ -441,20 +446,22 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
 def test_pool_of_two_with_100_tasks_and_a_process_pool_executor(tmp_path: Path, method: str) -> None:
     write(tmp_path / "prog.py", POOLS)
     traced, trace = traced_run(tmp_path, ["prog.py", method])
     assert traced.stdout == "328350\n2025\n"
     root, *children = trace.processes
-    pool_workers = [child for child in children if child.name.startswith(f"{method.capitalize()}PoolWorker-")]
+    pool_workers = [
+        child for child in children if child.name.startswith(("ForkPoolWorker-", "ForkServerPoolWorker-"))
+    ]
     assert len(pool_workers) == 2, [child.name for child in children]
     assert sum(calls(worker).get("square", 0) for worker in pool_workers) == 100
     executor_workers = processes_calling(trace, "cube")
     pool_pids = {worker.pid for worker in pool_workers}
     assert executor_workers and not {worker.pid for worker in executor_workers} & pool_pids
     assert all(
-        worker.name.startswith(("Process-", "SpawnProcess-", "ForkProcess-")) for worker in executor_workers
+        worker.name.startswith(("ForkProcess-", "ForkServerProcess-")) for worker in executor_workers
     )
     assert sum(calls(worker)["cube"] for worker in executor_workers) == 10
     assert "square" not in calls(root) and "cube" not in calls(root)

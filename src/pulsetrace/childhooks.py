@@ -14,11 +14,14 @@ Two ways lead to a child process:
   ``__main__``. The rewritten command loads pulsetrace from the root's own installation, whatever
   the child's environment.
 
+- multiprocessing's forkserver start method: the forkserver is started like a subprocess, and its
+  command is rewritten to run it with these hooks but without recording (pulsetrace.childrun
+  .run_forkserver): every process it forks for the program starts recording in the fork handler.
+
 Not reached: other interpreters (another Python version; a virtual environment's ``python`` is the
 same interpreter and is reached), commands run through a shell (``shell=True``, ``bash -c``), the
-``os.exec*`` and ``os.spawn*`` functions, and multiprocessing's helper processes (its resource tracker
-and forkserver, which live until the program has ended; the forkserver's children are forks of it and
-are not traced either).
+``os.exec*`` and ``os.spawn*`` functions, and multiprocessing's other helper process (its resource
+tracker, which lives until the program has ended).
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def _rewritten(candidates: Any, argv: Any) -> Tuple[Any, Optional[str]]:
     try:
         command = traced_program(argv)
         if command is None:
-            return argv, None
+            forkserver = tracing.forkserver_command(argv)
+            return (argv, None) if forkserver is None else (forkserver, None)  # not waited for
         return tracing.rewrite(argv[0], command), command.describe()
     except Exception:  # a command pulsetrace cannot read runs as it was given
         return argv, None

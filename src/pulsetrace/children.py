@@ -39,15 +39,18 @@ STARTED_SUFFIX = ".started"
 DEFAULT_WAIT_SECONDS = TraceOptions().children_timeout
 WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, where the option children_timeout is not set
 CHILD_OF_FLAG = "--child-of"  # run --child-of DIR: how the rewritten command line reads (childrun.py)
+FORKSERVER_OF_FLAG = "--forkserver-of"  # run --forkserver-of DIR -c CODE: multiprocessing's forkserver
 
 # Options that belong to the root alone: the output file, and the name it gives its own process.
 _ROOT_ONLY = ("output", "process_name")
 
 # multiprocessing's helper processes read a pipe until the program has ended: waiting for them would
-# wait for ever, and they run none of the program's code.
+# wait for ever, and they run none of the program's code. The forkserver is one of them, but the
+# processes it forks run the program's code: it runs with the hooks only (see ``forkserver_command``).
+_FORKSERVER_CODE_PREFIX = "from multiprocessing.forkserver import"
 _HELPER_CODE_PREFIXES = (
     "from multiprocessing.resource_tracker import",
-    "from multiprocessing.forkserver import",
+    _FORKSERVER_CODE_PREFIX,
     "from multiprocessing.semaphore_tracker import",
 )
 
@@ -189,6 +192,21 @@ class ChildTracing:
             *program,
             *command.arguments,
         ]
+
+    def forkserver_command(self, argv: Sequence[Any]) -> Optional[List[Any]]:
+        """``argv`` rewritten to run multiprocessing's forkserver under ``pulsetrace run --forkserver-of``,
+        or None when it does not start a forkserver. The server itself records nothing and nobody
+        waits for it (it lives until the program has ended), but every process it forks is traced
+        (pulsetrace.childrun.run_forkserver)."""
+        if not argv:
+            return None
+        command = parse_python_command(list(argv[1:]))
+        if command is None or command.kind != CODE or command.arguments:
+            return None
+        if not str(command.value).lstrip().startswith(_FORKSERVER_CODE_PREFIX):
+            return None
+        words = [bootstrap_code(), "run", FORKSERVER_OF_FLAG, self.directory, "-c", command.value]
+        return [argv[0], *command.interpreter_options, "-c", *words]
 
     # -- the root's end -----------------------------------------------------------------------------
 
