@@ -460,9 +460,7 @@ def test_pool_of_two_with_100_tasks_and_a_process_pool_executor(tmp_path: Path, 
     executor_workers = processes_calling(trace, "cube")
     pool_pids = {worker.pid for worker in pool_workers}
     assert executor_workers and not {worker.pid for worker in executor_workers} & pool_pids
-    assert all(
-        worker.name.startswith(("ForkProcess-", "ForkServerProcess-")) for worker in executor_workers
-    )
+    assert all(worker.name.startswith(("ForkProcess-", "ForkServerProcess-")) for worker in executor_workers)
     assert sum(calls(worker)["cube"] for worker in executor_workers) == 10
     assert "square" not in calls(root) and "cube" not in calls(root)
     assert len({process.pid for process in trace.processes}) == len(trace.processes)
@@ -597,3 +595,66 @@ def test_an_interrupted_root_leaves_no_directory(tmp_path: Path, how: signal.Sig
     assert returncode == -how  # python dies by SIGINT too, after its KeyboardInterrupt traceback
     assert os.listdir(temp) == []
     assert read_trace(tmp_path / "trace.pulse").processes[0].name == "python prog.py"
+
+
+# -- os.exec* and os.spawn* ------------------------------------------------------------------------------
+
+EXEC_ROOT = """
+import os, subprocess, sys
+
+def before_exec():
+    print("root", os.getpid() == int(sys.argv[1]) if sys.argv[1:] else "", flush=True)
+
+before_exec()
+subprocess.run([sys.executable, "middle.py"])
+print("spawned", os.spawnv(os.P_WAIT, sys.executable, [sys.executable, "leaf.py", "spawned"]), flush=True)
+print("shell", os.spawnv(os.P_WAIT, "/bin/sh", ["sh", "-c", "echo from sh"]), flush=True)
+os.execv(sys.executable, [sys.executable, "leaf.py", "root", str(os.getpid())])
+"""
+
+EXEC_MIDDLE = """
+import os, sys
+
+def in_middle():
+    print("middle", flush=True)
+
+in_middle()
+os.execl(sys.executable, sys.executable, "leaf.py", "middle", str(os.getpid()))
+"""
+
+EXEC_LEAF = """
+import os, sys
+
+def leaf():
+    print("leaf", sys.argv[1], os.getpid() == int(sys.argv[2]) if sys.argv[2:] else "-", flush=True)
+
+leaf()
+"""
+
+
+def test_exec_and_spawn_into_python(tmp_path: Path) -> None:
+    """os.execv of the root and os.execl of a child: each saves its part, and the program it becomes is
+    traced as a new track of the same pid; os.spawnv's child is traced, a shell left alone."""
+    write(tmp_path / "prog.py", EXEC_ROOT)
+    write(tmp_path / "middle.py", EXEC_MIDDLE)
+    write(tmp_path / "leaf.py", EXEC_LEAF)
+    traced, trace = traced_run(tmp_path, ["prog.py"])
+    assert traced.stdout == (
+        "root \nmiddle\nleaf middle True\nleaf spawned -\nspawned 0\nfrom sh\nshell 0\nleaf root True\n"
+    )
+    root, middle, middle_leaf, spawned, root_leaf = trace.processes
+    assert (
+        calls(root)["before_exec"] == 1 and root.metadata["replaced_by"] == f"python leaf.py root {root.pid}"
+    )
+    assert calls(middle)["in_middle"] == 1 and middle.metadata["parent_pid"] == root.pid
+    for leaf in (middle_leaf, spawned, root_leaf):
+        assert calls(leaf)["leaf"] == 1
+    # The program an exec started keeps its process's pid in the history, under a fresh pid of its own.
+    assert middle_leaf.metadata["combined"][-1]["pid"] == middle.pid and middle_leaf.pid != middle.pid
+    assert root_leaf.metadata["combined"][-1]["pid"] == root.pid
+    assert spawned.metadata["parent_pid"] == root.pid and spawned.name == "python leaf.py spawned"
+    assert root.stop_ns <= root_leaf.start_ns and middle.stop_ns <= middle_leaf.start_ns
+    assert (
+        notes(traced)[0]
+        == f"pulsetrace: note: python prog.py replaced itself by python leaf.py root {root.pid} (os.exec*)"
+    )

@@ -27,7 +27,7 @@ from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
 
 from .model import ProcessTrace, Trace
 from .model.build import SourceTexts, source_files
-from .model.combine import give_unique_pids
+from .model.combine import HISTORY, give_unique_pids
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
 
@@ -39,6 +39,7 @@ STARTED_SUFFIX = ".started"
 DEFAULT_WAIT_SECONDS = TraceOptions().children_timeout
 WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, where the option children_timeout is not set
 CHILD_OF_FLAG = "--child-of"  # run --child-of DIR: how the rewritten command line reads (childrun.py)
+ROOT_OF_FLAG = "--root-of"  # run --root-of DIR OUTPUT QUIET PROGRAM: the root replaced itself (os.exec*)
 FORKSERVER_OF_FLAG = "--forkserver-of"  # run --forkserver-of DIR -c CODE: multiprocessing's forkserver
 
 # Options that belong to the root alone: the output file, and the name it gives its own process.
@@ -178,6 +179,14 @@ class ChildTracing:
 
     def rewrite(self, argv0: Any, command: PythonCommand) -> List[Any]:
         """The command line that runs ``command``'s program under ``pulsetrace run --child-of``."""
+        return self._rewrite(argv0, command, [CHILD_OF_FLAG, self.directory])
+
+    def rewrite_as_root(self, argv0: Any, command: PythonCommand, output: str, quiet: bool) -> List[Any]:
+        """The command line that runs ``command``'s program as this run's root, in place of the root
+        that execs it: it saves the run's trace to ``output`` when it ends."""
+        return self._rewrite(argv0, command, [ROOT_OF_FLAG, self.directory, output, "1" if quiet else "0"])
+
+    def _rewrite(self, argv0: Any, command: PythonCommand, role: List[str]) -> List[Any]:
         program = command.program_words()
         if command.kind == SCRIPT:  # after "--", a script named like an option is still the script
             program = ["--", *program]
@@ -187,8 +196,7 @@ class ChildTracing:
             "-c",
             bootstrap_code(),
             "run",
-            CHILD_OF_FLAG,
-            self.directory,
+            *role,
             *program,
             *command.arguments,
         ]
@@ -331,6 +339,12 @@ def with_descendants(trace: Trace, collected: Collected) -> Trace:
             process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
             process.sources = SourceTexts(source_files(process), known=process.sources)
             processes.append(process)
+    # By start: the root first, and a process that replaced itself (os.exec*) before what it became.
+    processes.sort(key=lambda process: process.start_ns)
+    pids = [process.pid for process in processes]
+    for process in processes:
+        if pids.count(process.pid) > 1:  # one pid, two programs: the second gets a pid of its own
+            process.metadata.setdefault(HISTORY, []).append({"source": "os.exec* in one process"})
     give_unique_pids(processes)
     return Trace(processes)
 

@@ -15,7 +15,7 @@ import sys
 from typing import List, Optional
 
 from . import childhooks, runner
-from .children import CHILD_OF_FLAG, FORKSERVER_OF_FLAG, ChildTracing
+from .children import CHILD_OF_FLAG, FORKSERVER_OF_FLAG, ROOT_OF_FLAG, ChildTracing
 from .pycommand import CODE, MODULE, SCRIPT, describe_program
 
 
@@ -26,6 +26,8 @@ def child_main() -> int:
     words = sys.argv[1:]
     if len(words) == 5 and words[:2] == ["run", FORKSERVER_OF_FLAG] and words[3] == "-c":
         return run_forkserver(words[4], words[2])
+    if len(words) >= 7 and words[:2] == ["run", ROOT_OF_FLAG]:
+        return run_child(target_of(words[5:]), words[2], root_output=words[3], quiet=words[4] == "1")
     if len(words) < 5 or words[:2] != ["run", CHILD_OF_FLAG]:
         sys.stderr.write(f"pulsetrace: error: not a child-process command line: {words!r}\n")
         return 2
@@ -38,11 +40,15 @@ def target_of(program: List[str]) -> runner.Target:
     return runner.Target(kind, program[1], program[2:])
 
 
-def run_child(target: runner.Target, directory: str) -> int:
+def run_child(
+    target: runner.Target, directory: str, *, root_output: Optional[str] = None, quiet: bool = True
+) -> int:
     """Run a child process of a traced program, traced into that program's run.
 
     The child is the program's own: it gets python's messages and exit statuses, and pulsetrace says
-    nothing unless something of its own goes wrong.
+    nothing unless something of its own goes wrong. With ``root_output``, the program is what the
+    run's root replaced itself by (os.exec*): it takes the root's place, and saves the run's trace
+    there when it ends, saying so unless ``quiet``.
     """
     try:
         program = runner.load_program(target)
@@ -53,6 +59,8 @@ def run_child(target: runner.Target, directory: str) -> int:
     session: runner.TraceSession
     if run is None:  # the program that started this one has ended: nothing would collect the trace
         session = runner.UntracedSession()
+    elif root_output is not None:
+        session = runner.TraceSession(root_output, options=run.options, quiet=quiet, children_of=run)
     else:
         slot = run.new_slot(describe_program([*program.launch_words(), *target.args]))
         session = runner.TraceSession(
