@@ -658,3 +658,23 @@ def test_exec_and_spawn_into_python(tmp_path: Path) -> None:
         notes(traced)[0]
         == f"pulsetrace: note: python prog.py replaced itself by python leaf.py root {root.pid} (os.exec*)"
     )
+
+
+def test_a_killed_root_leaves_its_directory_until_the_next_run(tmp_path: Path) -> None:
+    """SIGKILL gives the root no chance to clean up: the next run removes what it left."""
+    import subprocess
+
+    write(tmp_path / "prog.py", "import time\nprint('running', flush=True)\ntime.sleep(60)\n")
+    write(tmp_path / "quick.py", "print('quick')\n")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = environment(extra={"TMPDIR": str(temp)})
+    (temp / "pulsetrace-children-other").mkdir()  # not a run's (no session.json): left alone
+    command = pulsetrace_command(["run", "-q", "-o", "trace.pulse", "prog.py"])
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True) as root:
+        assert root.stdout is not None and root.stdout.readline() == "running\n"
+        root.kill()
+    assert sorted(os.listdir(temp))[0].startswith("pulsetrace-children-") and len(os.listdir(temp)) == 2
+    done = run_pulsetrace(["run", "-q", "-o", "quick.pulse", "quick.py"], tmp_path, env={"TMPDIR": str(temp)})
+    assert done.returncode == 0 and done.stdout == "quick\n"
+    assert os.listdir(temp) == ["pulsetrace-children-other"]

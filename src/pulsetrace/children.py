@@ -31,6 +31,7 @@ from .model.combine import HISTORY, give_unique_pids
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
 
+DIRECTORY_PREFIX = "pulsetrace-children-"
 SPEC_FILE = "session.json"
 TRACE_SUFFIX = ".pulse"
 MARK_SUFFIX = ".running"
@@ -149,10 +150,11 @@ class ChildTracing:
     @classmethod
     def create(cls, options: TraceOptions) -> ChildTracing:
         """The root's: a new directory holding the options for its descendants."""
-        directory = tempfile.mkdtemp(prefix="pulsetrace-children-")  # private to this user (mode 700)
+        remove_stale_directories()
+        directory = tempfile.mkdtemp(prefix=DIRECTORY_PREFIX)  # private to this user (mode 700)
         values = _options_to_json(options)
         with open(os.path.join(directory, SPEC_FILE), "w", encoding="utf-8") as file:
-            json.dump({"options": values}, file)
+            json.dump({"options": values, "root_pid": os.getpid()}, file)
         return cls(directory, _options_from_json(values))
 
     @classmethod
@@ -288,6 +290,27 @@ class ChildTracing:
     def note_started(self, pid: int, command: str) -> None:
         """In the parent: child ``pid`` was started and will record itself (see the module's doc)."""
         _write_mark(os.path.join(self.directory, f"{pid}{STARTED_SUFFIX}"), pid, command)
+
+
+def remove_stale_directories() -> None:
+    """Remove the run directories that roots killed by SIGKILL left behind (nothing else removes them):
+    this user's, whose root process has ended. A root that replaced itself (os.exec*) keeps its pid."""
+    temp = tempfile.gettempdir()
+    try:
+        names = [name for name in os.listdir(temp) if name.startswith(DIRECTORY_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        directory = os.path.join(temp, name)
+        try:
+            if os.lstat(directory).st_uid != os.getuid():
+                continue
+            with open(os.path.join(directory, SPEC_FILE), encoding="utf-8") as file:
+                root_pid = int(json.load(file)["root_pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # being created right now, or not one of ours
+        if root_pid > 0 and not _alive(root_pid):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _write_mark(path: str, pid: int, command: str) -> None:
