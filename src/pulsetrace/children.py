@@ -10,7 +10,15 @@ Each traced descendant marks itself running with a file of its own (``<pid>-<tok
 removes the mark once its trace (``<pid>-<token>.pulse``) is written, so the root knows which ones
 it is still waiting for, and which ended without saving (killed by SIGKILL). A child may not have
 got that far when the root ends (an interpreter takes a while to start), so the parent also notes
-each child it starts (``<pid>.started``): the root waits for those as long as they run.
+each child it starts (``<pid>.started``): the root waits for those as long as they run, up to the
+option children_timeout.
+
+A rewritten command line gives the new interpreter its part in the run (pulsetrace.childrun):
+``run --child-of DIR`` a descendant, ``run --root-of DIR OUTPUT QUIET`` the program the root
+replaced itself by (os.exec*), which saves the run's trace in its place, and ``run --forkserver-of
+DIR`` multiprocessing's forkserver, which records nothing but traces every process it forks.
+Directories that a root killed by SIGKILL left behind are removed by the next run (``root_pid`` in
+``session.json`` has ended).
 """
 
 from __future__ import annotations
