@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
 
@@ -20,7 +20,9 @@ from helpers_cli import (
     Result,
     assert_same_run,
     cores_available,
+    environment,
     load_json_trace,
+    pulsetrace_command,
     run,
     run_pulsetrace,
     run_python,
@@ -284,22 +286,27 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing(tmp_path: Path, method: str) -> None:
     write(tmp_path / "prog.py", POOL)
     _, trace = traced_run(tmp_path, ["prog.py", method])
     root, *children = trace.processes
-    worker_prefix = f"{method.capitalize()}PoolWorker-"
+    worker_prefix = {
+        "fork": "ForkPoolWorker-",
+        "spawn": "SpawnPoolWorker-",
+        "forkserver": "ForkServerPoolWorker-",
+    }[method]
     workers = [child for child in children if child.name.startswith(worker_prefix)]
     assert len(workers) == 2, [child.name for child in children]
     assert sum(calls(worker).get("square", 0) for worker in workers) == 8
     assert "square" not in calls(root)
     (named,) = [child for child in children if child.name == "named-worker"]
     assert calls(named)["named_work"] == 1
-    started_by = "fork" if method == "fork" else "exec"
+    started_by = {"fork": "fork", "spawn": "exec", "forkserver": "forkserver"}[method]
     assert {child.metadata["started_by"] for child in children} == {started_by}
+    # A forkserver's processes are the children of the process that started the server.
     assert {child.metadata["parent_pid"] for child in children} == {root.pid}
-    assert len(children) == 3  # no resource tracker: multiprocessing's helpers are not traced
+    assert len(children) == 3  # no resource tracker nor forkserver: multiprocessing's helpers are not traced
 
 
 # -- children that do not end well ------------------------------------------------------------------
@@ -415,3 +422,259 @@ def test_subprocess_imported_before_pulsetrace_starts(tmp_path: Path) -> None:
     trace = read_trace(tmp_path / "trace.pulse")
     assert [process.name for process in trace.processes] == ["python prog.py", "python child.py"]
     assert calls(trace.processes[1])["child_work"] == 1
+
+
+# -- pools: many tasks, concurrent.futures ------------------------------------------------------------
+
+POOLS = """
+import concurrent.futures, multiprocessing, sys
+
+def square(n):
+    return n * n
+
+def cube(n):
+    return n * n * n
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context(sys.argv[1])
+    with context.Pool(2) as pool:
+        print(sum(pool.map(square, range(100), chunksize=1)))
+        pool.close()
+        pool.join()
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+        print(sum(executor.map(cube, range(10))))
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_pool_of_two_with_100_tasks_and_a_process_pool_executor(tmp_path: Path, method: str) -> None:
+    write(tmp_path / "prog.py", POOLS)
+    traced, trace = traced_run(tmp_path, ["prog.py", method])
+    assert traced.stdout == "328350\n2025\n"
+    root, *children = trace.processes
+    pool_workers = [
+        child for child in children if child.name.startswith(("ForkPoolWorker-", "ForkServerPoolWorker-"))
+    ]
+    assert len(pool_workers) == 2, [child.name for child in children]
+    assert sum(calls(worker).get("square", 0) for worker in pool_workers) == 100
+    executor_workers = processes_calling(trace, "cube")
+    pool_pids = {worker.pid for worker in pool_workers}
+    assert executor_workers and not {worker.pid for worker in executor_workers} & pool_pids
+    assert all(worker.name.startswith(("ForkProcess-", "ForkServerProcess-")) for worker in executor_workers)
+    assert sum(calls(worker)["cube"] for worker in executor_workers) == 10
+    assert "square" not in calls(root) and "cube" not in calls(root)
+    assert len({process.pid for process in trace.processes}) == len(trace.processes)
+    assert {child.metadata["parent_pid"] for child in children} == {root.pid}
+
+
+# -- children that end badly, the root left waiting ------------------------------------------------------
+
+
+def test_subprocess_child_ending_with_os_exit_3(tmp_path: Path) -> None:
+    write(
+        tmp_path / "prog.py",
+        """
+        import subprocess, sys
+        code = "import os\\ndef before_exit():\\n    print('bye', flush=True)\\nbefore_exit()\\nos._exit(3)"
+        print(subprocess.run([sys.executable, "-c", code]).returncode)
+        """,
+    )
+    traced, trace = traced_run(tmp_path, ["prog.py"])
+    assert traced.stdout == "bye\n3\n"
+    root, child = trace.processes
+    assert calls(child)["before_exit"] == 1 and child.metadata["parent_pid"] == root.pid
+
+
+DAEMON_POOL = """
+import multiprocessing, os, sys, time
+
+def square(n):
+    return n * n
+
+def stuck():
+    time.sleep(60)
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(2)
+    print(pool.map(square, range(4)))
+    stuck_process = context.Process(target=stuck, name="stuck-daemon", daemon=True)
+    stuck_process.start()
+    with open(sys.argv[1], "w") as file:
+        file.write(str(stuck_process.pid))
+    os._exit(0)  # neither the pool nor the daemon is ended: they are left running
+"""
+
+
+def test_a_daemon_pool_left_running_at_exit(tmp_path: Path) -> None:
+    """Workers that never end: the root saves after --children-timeout and names those it left."""
+    write(tmp_path / "prog.py", DAEMON_POOL)
+    try:
+        # The workers keep the standard streams open: read them from files, not pipes that never end.
+        traced = run_to_files(
+            [*pulsetrace_command(["run", "--children-timeout", "0.5", "-o", "trace.pulse"]), "prog.py", "x"],
+            tmp_path,
+        )
+        stuck = int((tmp_path / "x").read_text())
+        assert traced.returncode == 0, traced.stderr
+        assert traced.stdout == "[0, 1, 4, 9]\n"
+        left = [line for line in notes(traced) if "was still running" in line]
+        assert any(f"child process {stuck} " in line for line in left), notes(traced)
+        assert len(left) == 3  # two pool workers and the daemon, none of them in the trace
+        trace = read_trace(tmp_path / "trace.pulse")
+        assert [process.name for process in trace.processes] == ["python prog.py"]
+    finally:
+        _kill_processes_in(tmp_path)
+
+
+def run_to_files(command: Sequence[str], cwd: Path, **popen: Any) -> Result:
+    """Run ``command`` until it ends, its output in files: descendants left running after it keep
+    their copies of the streams, which pipes would wait for."""
+    import subprocess
+
+    with open(cwd / "stdout.txt", "w+") as out, open(cwd / "stderr.txt", "w+") as err:
+        returncode = subprocess.run(
+            command, cwd=cwd, env=environment(), stdout=out, stderr=err, timeout=60
+        ).returncode
+        out.seek(0)
+        err.seek(0)
+        return Result(returncode, out.read(), err.read())
+
+
+def _kill_processes_in(directory: Path) -> None:
+    """End the processes a test left running (pool workers whose parent is gone): those working in
+    ``directory``."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/cwd") == str(directory):
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue
+
+
+# -- the run's directory -------------------------------------------------------------------------------
+
+INTERRUPTED = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print("running", flush=True)
+try:
+    time.sleep(60)
+finally:
+    child.kill()
+    child.wait()
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_root_leaves_no_directory(tmp_path: Path, how: signal.Signals) -> None:
+    import subprocess
+
+    write(tmp_path / "prog.py", INTERRUPTED)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = environment(extra={"TMPDIR": str(temp)})
+    command = pulsetrace_command(["run", "-q", "-o", "trace.pulse", "prog.py"])
+    try:
+        with open(tmp_path / "stderr.txt", "w") as err:
+            root = subprocess.Popen(
+                command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+            assert root.stdout is not None
+            assert root.stdout.readline() == "running\n"
+            (run_directory,) = os.listdir(temp)
+            assert run_directory.startswith("pulsetrace-children-")
+            assert os.stat(temp / run_directory).st_mode & 0o777 == 0o700  # private to this user
+            root.send_signal(how)
+            returncode = root.wait(timeout=30)
+            root.stdout.close()
+    finally:
+        _kill_processes_in(tmp_path)
+    assert returncode == -how  # python dies by SIGINT too, after its KeyboardInterrupt traceback
+    assert os.listdir(temp) == []
+    assert read_trace(tmp_path / "trace.pulse").processes[0].name == "python prog.py"
+
+
+# -- os.exec* and os.spawn* ------------------------------------------------------------------------------
+
+EXEC_ROOT = """
+import os, subprocess, sys
+
+def before_exec():
+    print("root", os.getpid() == int(sys.argv[1]) if sys.argv[1:] else "", flush=True)
+
+before_exec()
+subprocess.run([sys.executable, "middle.py"])
+print("spawned", os.spawnv(os.P_WAIT, sys.executable, [sys.executable, "leaf.py", "spawned"]), flush=True)
+print("shell", os.spawnv(os.P_WAIT, "/bin/sh", ["sh", "-c", "echo from sh"]), flush=True)
+os.execv(sys.executable, [sys.executable, "leaf.py", "root", str(os.getpid())])
+"""
+
+EXEC_MIDDLE = """
+import os, sys
+
+def in_middle():
+    print("middle", flush=True)
+
+in_middle()
+os.execl(sys.executable, sys.executable, "leaf.py", "middle", str(os.getpid()))
+"""
+
+EXEC_LEAF = """
+import os, sys
+
+def leaf():
+    print("leaf", sys.argv[1], os.getpid() == int(sys.argv[2]) if sys.argv[2:] else "-", flush=True)
+
+leaf()
+"""
+
+
+def test_exec_and_spawn_into_python(tmp_path: Path) -> None:
+    """os.execv of the root and os.execl of a child: each saves its part, and the program it becomes is
+    traced as a new track of the same pid; os.spawnv's child is traced, a shell left alone."""
+    write(tmp_path / "prog.py", EXEC_ROOT)
+    write(tmp_path / "middle.py", EXEC_MIDDLE)
+    write(tmp_path / "leaf.py", EXEC_LEAF)
+    traced, trace = traced_run(tmp_path, ["prog.py"])
+    assert traced.stdout == (
+        "root \nmiddle\nleaf middle True\nleaf spawned -\nspawned 0\nfrom sh\nshell 0\nleaf root True\n"
+    )
+    root, middle, middle_leaf, spawned, root_leaf = trace.processes
+    assert (
+        calls(root)["before_exec"] == 1 and root.metadata["replaced_by"] == f"python leaf.py root {root.pid}"
+    )
+    assert calls(middle)["in_middle"] == 1 and middle.metadata["parent_pid"] == root.pid
+    for leaf in (middle_leaf, spawned, root_leaf):
+        assert calls(leaf)["leaf"] == 1
+    # The program an exec started keeps its process's pid in the history, under a fresh pid of its own.
+    assert middle_leaf.metadata["combined"][-1]["pid"] == middle.pid and middle_leaf.pid != middle.pid
+    assert root_leaf.metadata["combined"][-1]["pid"] == root.pid
+    assert spawned.metadata["parent_pid"] == root.pid and spawned.name == "python leaf.py spawned"
+    assert root.stop_ns <= root_leaf.start_ns and middle.stop_ns <= middle_leaf.start_ns
+    assert (
+        notes(traced)[0]
+        == f"pulsetrace: note: python prog.py replaced itself by python leaf.py root {root.pid} (os.exec*)"
+    )
+
+
+def test_a_killed_root_leaves_its_directory_until_the_next_run(tmp_path: Path) -> None:
+    """SIGKILL gives the root no chance to clean up: the next run removes what it left."""
+    import subprocess
+
+    write(tmp_path / "prog.py", "import time\nprint('running', flush=True)\ntime.sleep(60)\n")
+    write(tmp_path / "quick.py", "print('quick')\n")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = environment(extra={"TMPDIR": str(temp)})
+    (temp / "pulsetrace-children-other").mkdir()  # not a run's (no session.json): left alone
+    command = pulsetrace_command(["run", "-q", "-o", "trace.pulse", "prog.py"])
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True) as root:
+        assert root.stdout is not None and root.stdout.readline() == "running\n"
+        root.kill()
+    assert sorted(os.listdir(temp))[0].startswith("pulsetrace-children-") and len(os.listdir(temp)) == 2
+    done = run_pulsetrace(["run", "-q", "-o", "quick.pulse", "quick.py"], tmp_path, env={"TMPDIR": str(temp)})
+    assert done.returncode == 0 and done.stdout == "quick\n"
+    assert os.listdir(temp) == ["pulsetrace-children-other"]

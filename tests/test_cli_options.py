@@ -86,6 +86,7 @@ def test_every_flag_reaches_the_tracer(tmp_path: Path) -> None:
         "--ignore-c-function",
         "--ignore-frozen",
         "--no-trace-children",
+        "--children-timeout", "2.5",
         "--min-duration", "0.2ms",
         "--log-args",
         "--log-retval",
@@ -109,6 +110,7 @@ def test_every_flag_reaches_the_tracer(tmp_path: Path) -> None:
         "min_duration": 200_000,
         "trace_only": False,
         "trace_children": False,
+        "children_timeout": 2.5,
         "log_args": True,
         "log_retval": True,
         "repr_limit": 33,
@@ -131,6 +133,22 @@ def test_defaults_reach_the_tracer(tmp_path: Path) -> None:
     assert options["max_stack_depth"] is None and options["log_args"] is False
     assert options["min_duration"] == 0 and options["repr_limit"] == 100
     assert (tmp_path / "result.html").exists()  # the default output
+
+
+def test_children_flags_and_their_pyproject_keys(tmp_path: Path) -> None:
+    project(tmp_path, "[tool.pulsetrace]\nchildren_timeout = 0.5\ntrace_children = false\n")
+    write(tmp_path / "probe.py", PROBE)
+    options = probe(run_pulsetrace(["run", "probe.py"], tmp_path))
+    assert options["children_timeout"] == 0.5 and options["trace_children"] is False
+    options = probe(run_pulsetrace(["run", "--children", "--children-timeout", "3", "probe.py"], tmp_path))
+    assert options["children_timeout"] == 3.0 and options["trace_children"] is True
+    options = probe(run_pulsetrace(["run", "--trace-children", "--no-children", "probe.py"], tmp_path))
+    assert options["trace_children"] is False
+    bad = run_pulsetrace(["run", "--children-timeout", "-1", "probe.py"], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.splitlines()[-1] == (
+        "pulsetrace: error: bad value for children_timeout (in command-line option --children-timeout): "
+        "'-1' is not a number of seconds from 0 up"
+    )
 
 
 def test_trace_only_and_backend_reach_the_tracer(tmp_path: Path) -> None:

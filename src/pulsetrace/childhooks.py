@@ -14,11 +14,19 @@ Two ways lead to a child process:
   ``__main__``. The rewritten command loads pulsetrace from the root's own installation, whatever
   the child's environment.
 
+- multiprocessing's forkserver start method: the forkserver is started like a subprocess, and its
+  command is rewritten to run it with these hooks but without recording (pulsetrace.childrun
+  .run_forkserver): every process it forks for the program starts recording in the fork handler.
+
+- ``os.exec*`` (all of them end in ``os.execv`` or ``os.execve``) of this interpreter running a
+  program: the process saves what it recorded first (the session's ``before_exec``), then the new
+  program runs traced, as a new track of the same pid. ``os.spawn*`` forks, then execs in the child:
+  that child records nothing before its exec.
+
 Not reached: other interpreters (another Python version; a virtual environment's ``python`` is the
-same interpreter and is reached), commands run through a shell (``shell=True``, ``bash -c``), the
-``os.exec*`` and ``os.spawn*`` functions, and multiprocessing's helper processes (its resource tracker
-and forkserver, which live until the program has ended; the forkserver's children are forks of it and
-are not traced either).
+same interpreter and is reached), commands run through a shell (``shell=True``, ``bash -c``,
+``os.system``), and multiprocessing's other helper process (its resource tracker, which lives until
+the program has ended).
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from .children import ChildTracing, traced_program
 from .filters import ignore_function
+from .pycommand import PythonCommand
 
 _current: Optional[ChildTracing] = None  # the run whose children this process traces now
 _fork_callback: Optional[Callable[[], None]] = None
@@ -38,20 +47,40 @@ _in_spawn = threading.local()  # set while _posixsubprocess forks: its child onl
 _real_fork_exec: Any = None
 _real_posix_spawn: Any = None
 _real_fork: Any = None
+_real_execv: Any = None
+_real_execve: Any = None
+_real_spawnvef: Any = None
+# The session's, called before this process replaces itself by a traced program (os.exec*): it saves
+# what it recorded, and may give the command line to run instead (None: a descendant's, the default).
+BeforeExec = Callable[[Any, PythonCommand], Optional[List[Any]]]
+_before_exec: Optional[BeforeExec] = None
 
 
-def install(tracing: ChildTracing, on_fork_in_child: Callable[[], None]) -> None:
+def install(
+    tracing: ChildTracing, on_fork_in_child: Callable[[], None], before_exec: Optional[BeforeExec] = None
+) -> None:
     """Trace this process's children as part of ``tracing``'s run: rewrite the commands that start
-    this interpreter, and call ``on_fork_in_child`` in the child of every fork."""
+    this interpreter, call ``on_fork_in_child`` in the child of every fork, and ``before_exec``
+    before the process replaces itself by a Python program."""
     global _current, _fork_callback, _fork_handler_registered, _real_fork_exec, _real_posix_spawn, _real_fork
+    global _before_exec, _real_execv, _real_execve, _real_spawnvef
     _current = tracing
     _fork_callback = on_fork_in_child
+    _before_exec = before_exec
     if not _fork_handler_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)  # for good: handlers cannot be removed
         _fork_handler_registered = True
     if _real_fork is None and hasattr(os, "fork"):
         _real_fork = _in_place_of(os.fork, _fork)
         os.fork = _fork
+    if _real_execv is None and hasattr(os, "execv"):  # execl, execlp, execvp ... end in these two
+        _real_execv = _in_place_of(os.execv, _execv)
+        os.execv = _execv
+        _real_execve = _in_place_of(os.execve, _execve)
+        os.execve = _execve
+    if _real_spawnvef is None and hasattr(os, "_spawnvef"):  # os.spawn*: fork, then exec in the child
+        _real_spawnvef = _in_place_of(getattr(os, "_spawnvef"), _spawnvef)  # noqa: B009 (private, untyped)
+        setattr(os, "_spawnvef", _spawnvef)  # noqa: B010
     try:
         import _posixsubprocess
     except ImportError:  # not POSIX
@@ -85,9 +114,19 @@ def _in_place_of(real: Any, wrapper: Any) -> Any:
 
 def uninstall() -> None:
     """Children started from now on are not traced."""
-    global _current, _fork_callback, _real_fork_exec, _real_posix_spawn, _real_fork
+    global _current, _fork_callback, _real_fork_exec, _real_posix_spawn, _real_fork, _before_exec
+    global _real_execv, _real_execve, _real_spawnvef
     _current = None
     _fork_callback = None
+    _before_exec = None
+    for name, wrapper, real in (("execv", _execv, _real_execv), ("execve", _execve, _real_execve)):
+        if real is not None and getattr(os, name) is wrapper:
+            setattr(os, name, real)
+    _real_execv = _real_execve = None
+    if _real_spawnvef is not None:
+        if getattr(os, "_spawnvef", None) is _spawnvef:
+            setattr(os, "_spawnvef", _real_spawnvef)  # noqa: B010
+        _real_spawnvef = None
     if _real_fork is not None:
         if os.fork is _fork:
             os.fork = _real_fork
@@ -147,7 +186,8 @@ def _rewritten(candidates: Any, argv: Any) -> Tuple[Any, Optional[str]]:
     try:
         command = traced_program(argv)
         if command is None:
-            return argv, None
+            forkserver = tracing.forkserver_command(argv)
+            return (argv, None) if forkserver is None else (forkserver, None)  # not waited for
         return tracing.rewrite(argv[0], command), command.describe()
     except Exception:  # a command pulsetrace cannot read runs as it was given
         return argv, None
@@ -187,6 +227,53 @@ def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
     pid = _real_posix_spawn(path, argv, *rest, **kwargs)
     _note_started(pid, command)
     return pid
+
+
+@ignore_function
+def _rewritten_exec(path: Any, argv: Any) -> Any:
+    """The argv to exec instead of ``argv``: a Python program runs traced (after this process's
+    session saved what it recorded); anything else is left as it is."""
+    tracing = _current
+    if tracing is None or not isinstance(argv, (list, tuple)) or not argv:
+        return argv
+    if _first_executable([path]) is None or not _is_this_interpreter(path):
+        return argv
+    try:
+        command = traced_program(argv)
+    except Exception:
+        return argv
+    if command is None:
+        return argv
+    before = _before_exec
+    if before is not None:
+        try:
+            instead = before(argv[0], command)
+        except Exception:
+            instead = None
+        if instead is not None:
+            return instead
+    try:
+        return tracing.rewrite(argv[0], command)
+    except Exception:
+        return argv
+
+
+def _execv(path: Any, argv: Any) -> Any:
+    return _real_execv(path, _rewritten_exec(path, argv))
+
+
+def _execve(path: Any, argv: Any, env: Any) -> Any:
+    return _real_execve(path, _rewritten_exec(path, argv), env)
+
+
+def _spawnvef(*args: Any, **kwargs: Any) -> Any:
+    # The child of this fork only runs exec: it records nothing until then, and the program it
+    # execs (if it is a Python program) is traced as a child of this process.
+    _in_spawn.active = True
+    try:
+        return _real_spawnvef(*args, **kwargs)
+    finally:
+        _in_spawn.active = False
 
 
 def _fork() -> int:

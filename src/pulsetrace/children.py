@@ -10,7 +10,15 @@ Each traced descendant marks itself running with a file of its own (``<pid>-<tok
 removes the mark once its trace (``<pid>-<token>.pulse``) is written, so the root knows which ones
 it is still waiting for, and which ended without saving (killed by SIGKILL). A child may not have
 got that far when the root ends (an interpreter takes a while to start), so the parent also notes
-each child it starts (``<pid>.started``): the root waits for those as long as they run.
+each child it starts (``<pid>.started``): the root waits for those as long as they run, up to the
+option children_timeout.
+
+A rewritten command line gives the new interpreter its part in the run (pulsetrace.childrun):
+``run --child-of DIR`` a descendant, ``run --root-of DIR OUTPUT QUIET`` the program the root
+replaced itself by (os.exec*), which saves the run's trace in its place, and ``run --forkserver-of
+DIR`` multiprocessing's forkserver, which records nothing but traces every process it forks.
+Directories that a root killed by SIGKILL left behind are removed by the next run (``root_pid`` in
+``session.json`` has ended).
 """
 
 from __future__ import annotations
@@ -27,26 +35,32 @@ from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence
 
 from .model import ProcessTrace, Trace
 from .model.build import SourceTexts, source_files
-from .model.combine import give_unique_pids
+from .model.combine import HISTORY, give_unique_pids
 from .options import SPECS, TraceOptions
 from .pycommand import CODE, SCRIPT, PythonCommand, parse_python_command
 
+DIRECTORY_PREFIX = "pulsetrace-children-"
 SPEC_FILE = "session.json"
 TRACE_SUFFIX = ".pulse"
 MARK_SUFFIX = ".running"
 STARTED_SUFFIX = ".started"
-DEFAULT_WAIT_SECONDS = 5.0  # how long the root waits for descendants still running when it ends
-WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, instead of DEFAULT_WAIT_SECONDS
+# How long the root waits for descendants still running when it ends (option children_timeout).
+DEFAULT_WAIT_SECONDS = TraceOptions().children_timeout
+WAIT_VARIABLE = "PULSETRACE_CHILDREN_WAIT"  # seconds, where the option children_timeout is not set
 CHILD_OF_FLAG = "--child-of"  # run --child-of DIR: how the rewritten command line reads (childrun.py)
+ROOT_OF_FLAG = "--root-of"  # run --root-of DIR OUTPUT QUIET PROGRAM: the root replaced itself (os.exec*)
+FORKSERVER_OF_FLAG = "--forkserver-of"  # run --forkserver-of DIR -c CODE: multiprocessing's forkserver
 
 # Options that belong to the root alone: the output file, and the name it gives its own process.
 _ROOT_ONLY = ("output", "process_name")
 
 # multiprocessing's helper processes read a pipe until the program has ended: waiting for them would
-# wait for ever, and they run none of the program's code.
+# wait for ever, and they run none of the program's code. The forkserver is one of them, but the
+# processes it forks run the program's code: it runs with the hooks only (see ``forkserver_command``).
+_FORKSERVER_CODE_PREFIX = "from multiprocessing.forkserver import"
 _HELPER_CODE_PREFIXES = (
     "from multiprocessing.resource_tracker import",
-    "from multiprocessing.forkserver import",
+    _FORKSERVER_CODE_PREFIX,
     "from multiprocessing.semaphore_tracker import",
 )
 
@@ -144,10 +158,11 @@ class ChildTracing:
     @classmethod
     def create(cls, options: TraceOptions) -> ChildTracing:
         """The root's: a new directory holding the options for its descendants."""
-        directory = tempfile.mkdtemp(prefix="pulsetrace-children-")  # private to this user (mode 700)
+        remove_stale_directories()
+        directory = tempfile.mkdtemp(prefix=DIRECTORY_PREFIX)  # private to this user (mode 700)
         values = _options_to_json(options)
         with open(os.path.join(directory, SPEC_FILE), "w", encoding="utf-8") as file:
-            json.dump({"options": values}, file)
+            json.dump({"options": values, "root_pid": os.getpid()}, file)
         return cls(directory, _options_from_json(values))
 
     @classmethod
@@ -174,6 +189,14 @@ class ChildTracing:
 
     def rewrite(self, argv0: Any, command: PythonCommand) -> List[Any]:
         """The command line that runs ``command``'s program under ``pulsetrace run --child-of``."""
+        return self._rewrite(argv0, command, [CHILD_OF_FLAG, self.directory])
+
+    def rewrite_as_root(self, argv0: Any, command: PythonCommand, output: str, quiet: bool) -> List[Any]:
+        """The command line that runs ``command``'s program as this run's root, in place of the root
+        that execs it: it saves the run's trace to ``output`` when it ends."""
+        return self._rewrite(argv0, command, [ROOT_OF_FLAG, self.directory, output, "1" if quiet else "0"])
+
+    def _rewrite(self, argv0: Any, command: PythonCommand, role: List[str]) -> List[Any]:
         program = command.program_words()
         if command.kind == SCRIPT:  # after "--", a script named like an option is still the script
             program = ["--", *program]
@@ -183,11 +206,25 @@ class ChildTracing:
             "-c",
             bootstrap_code(),
             "run",
-            CHILD_OF_FLAG,
-            self.directory,
+            *role,
             *program,
             *command.arguments,
         ]
+
+    def forkserver_command(self, argv: Sequence[Any]) -> Optional[List[Any]]:
+        """``argv`` rewritten to run multiprocessing's forkserver under ``pulsetrace run --forkserver-of``,
+        or None when it does not start a forkserver. The server itself records nothing and nobody
+        waits for it (it lives until the program has ended), but every process it forks is traced
+        (pulsetrace.childrun.run_forkserver)."""
+        if not argv:
+            return None
+        command = parse_python_command(list(argv[1:]))
+        if command is None or command.kind != CODE or command.arguments:
+            return None
+        if not str(command.value).lstrip().startswith(_FORKSERVER_CODE_PREFIX):
+            return None
+        words = [bootstrap_code(), "run", FORKSERVER_OF_FLAG, self.directory, "-c", command.value]
+        return [argv[0], *command.interpreter_options, "-c", *words]
 
     # -- the root's end -----------------------------------------------------------------------------
 
@@ -198,8 +235,8 @@ class ChildTracing:
         waiting: Optional[Callable[[int], ContextManager[Any]]] = None,
     ) -> Collected:
         """The traces the descendants left, after waiting up to ``wait_seconds`` (default: the
-        environment's PULSETRACE_CHILDREN_WAIT, else five seconds) for those still running
-        (``waiting(count)`` wraps the wait, for a progress line)."""
+        environment's PULSETRACE_CHILDREN_WAIT, else the option children_timeout's default) for those
+        still running (``waiting(count)`` wraps the wait, for a progress line)."""
         if wait_seconds is None:
             wait_seconds = wait_from_environment()
         running = self._running()
@@ -263,6 +300,27 @@ class ChildTracing:
         _write_mark(os.path.join(self.directory, f"{pid}{STARTED_SUFFIX}"), pid, command)
 
 
+def remove_stale_directories() -> None:
+    """Remove the run directories that roots killed by SIGKILL left behind (nothing else removes them):
+    this user's, whose root process has ended. A root that replaced itself (os.exec*) keeps its pid."""
+    temp = tempfile.gettempdir()
+    try:
+        names = [name for name in os.listdir(temp) if name.startswith(DIRECTORY_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        directory = os.path.join(temp, name)
+        try:
+            if os.lstat(directory).st_uid != os.getuid():
+                continue
+            with open(os.path.join(directory, SPEC_FILE), encoding="utf-8") as file:
+                root_pid = int(json.load(file)["root_pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # being created right now, or not one of ours
+        if root_pid > 0 and not _alive(root_pid):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def _write_mark(path: str, pid: int, command: str) -> None:
     """A mark the root reads (``ChildTracing._marks``): which process, and what it runs."""
     try:
@@ -312,6 +370,12 @@ def with_descendants(trace: Trace, collected: Collected) -> Trace:
             process.wall_anchor_ns, process.mono_anchor_ns = root.wall_anchor_ns, root.mono_anchor_ns
             process.sources = SourceTexts(source_files(process), known=process.sources)
             processes.append(process)
+    # By start: the root first, and a process that replaced itself (os.exec*) before what it became.
+    processes.sort(key=lambda process: process.start_ns)
+    pids = [process.pid for process in processes]
+    for process in processes:
+        if pids.count(process.pid) > 1:  # one pid, two programs: the second gets a pid of its own
+            process.metadata.setdefault(HISTORY, []).append({"source": "os.exec* in one process"})
     give_unique_pids(processes)
     return Trace(processes)
 
@@ -330,12 +394,13 @@ def traced_program(argv: Sequence[Any]) -> Optional[PythonCommand]:
     return command
 
 
-def wait_from_environment() -> float:
-    """How long the root waits for its descendants: PULSETRACE_CHILDREN_WAIT seconds, else five."""
+def wait_from_environment(default: float = DEFAULT_WAIT_SECONDS) -> float:
+    """How long the root waits for its descendants: PULSETRACE_CHILDREN_WAIT seconds, else ``default``."""
     try:
-        return max(float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT_SECONDS)), 0.0)
+        seconds = float(os.environ.get(WAIT_VARIABLE, default))
     except ValueError:
-        return DEFAULT_WAIT_SECONDS
+        return default
+    return seconds if 0 <= seconds < float("inf") else default
 
 
 def _by_start_then_pid(name: str) -> Tuple[int, int]:

@@ -23,7 +23,7 @@ class OptionError(ValueError):
 @dataclass(frozen=True)
 class OptionSpec:
     name: str
-    kind: str  # "bool", "int", "duration", "files", "str", "choice"
+    kind: str  # "bool", "int", "duration", "seconds", "files", "str", "choice"
     group: str  # what the option is for, as --help groups them
     help: str
     choices: Tuple[str, ...] = ()
@@ -80,7 +80,14 @@ OPTIONS: Tuple[OptionSpec, ...] = (
         "bool",
         GROUP_FILTERS,
         "also trace the program's Python child processes (os.fork, multiprocessing, subprocess) into "
-        "the same trace (pulsetrace run)",
+        "the same trace; --no-children (or --no-trace-children) records the program's own process only",
+    ),
+    OptionSpec(
+        "children_timeout",
+        "seconds",
+        GROUP_FILTERS,
+        "when the program ends, wait at most this many seconds for child processes still running "
+        "(pool workers, daemons) before saving without them",
     ),
     OptionSpec("log_args", "bool", GROUP_VALUES, "record repr() of the arguments of Python calls"),
     OptionSpec("log_retval", "bool", GROUP_VALUES, "record repr() of the return values of Python calls"),
@@ -131,6 +138,7 @@ class TraceOptions:
     min_duration: int = 0  # nanoseconds
     trace_only: bool = False
     trace_children: bool = True
+    children_timeout: float = 5.0  # seconds
     log_args: bool = False
     log_retval: bool = False
     repr_limit: int = DEFAULT_REPR_LIMIT
@@ -244,6 +252,16 @@ def _convert(spec: OptionSpec, raw: Any) -> Any:
         if isinstance(raw, str):
             return parse_duration(raw)
         raise ValueError(f"{raw!r} is not a duration (examples: 50us, 0.2ms, 1s)")
+    if kind == "seconds":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise ValueError(f"{raw!r} is not a number of seconds")
+        try:
+            seconds = float(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number of seconds") from None
+        if not seconds >= 0 or seconds == float("inf"):  # also refuses nan
+            raise ValueError(f"{raw!r} is not a number of seconds from 0 up")
+        return seconds
     if kind == "files":
         if isinstance(raw, str):
             return (raw,) if raw else ()

@@ -24,15 +24,24 @@ import threading
 import time
 import traceback
 from types import FrameType
-from typing import Callable, NoReturn, Optional, TextIO
+from typing import Any, Callable, List, NoReturn, Optional, TextIO
 
 from . import childhooks
-from .children import ChildSlot, ChildTracing, Collected, as_descendant, with_descendants
+from .children import (
+    ChildSlot,
+    ChildTracing,
+    Collected,
+    as_descendant,
+    wait_from_environment,
+    with_descendants,
+)
 from .config import DEFAULT_OUTPUT
 from .model import Trace
+from .model.build import SourceTexts, source_files
 from .model.lines import merged
 from .options import TraceOptions
 from .progress import Progress
+from .pycommand import PythonCommand
 from .tracer import Tracer, TracerError
 from .writers import OutputError, save
 
@@ -164,7 +173,7 @@ class TraceSession:
                 self._report_error("note: child processes will not be traced", exc)
                 return
         if self.children is not None:
-            childhooks.install(self.children, self._after_fork_in_child)
+            childhooks.install(self.children, self._after_fork_in_child, self._before_exec)
 
     def _end_children(self) -> None:
         """This process's part in the run is over: release its slot, or (the root) remove the run."""
@@ -199,6 +208,44 @@ class TraceSession:
             self.slot.release()
             self._report_error("could not trace a forked child process", exc)
             self._state = _DONE
+
+    def _before_exec(self, argv0: Any, command: PythonCommand) -> Optional[List[Any]]:
+        """Before this process replaces itself by a traced Python program (os.exec*): save what it
+        recorded. A descendant saves into its slot, and the new program is a descendant of its own;
+        the root saves its part of the run beside the descendants', and the new program takes its
+        place (the command line to exec instead, which saves the run's trace when it ends)."""
+        if os.getpid() != self.pid or self._state != _RUNNING or self.children is None:
+            return None  # not recording here (a child of os.spawn*): the new program is a descendant
+        if self.slot is not None:
+            self.finish()
+            return None
+        run = self.children
+        with self._lock:
+            if self._state != _RUNNING:
+                return None
+            self._state = _FINISHING
+        tracer = self.tracer
+        try:
+            if tracer is not None:
+                if tracer.running:
+                    tracer.stop()
+                slot = run.new_slot(command.describe())
+                process = tracer.trace.process()
+                process.metadata["replaced_by"] = command.describe()
+                process.sources = SourceTexts(
+                    [name for name in source_files(process) if not os.path.isfile(name)]
+                )
+                save(tracer.trace, slot.trace_path)
+        except BaseException as exc:
+            self._report_error("could not save the trace before the program replaced itself", exc)
+        self._state = _DONE
+        self._uninstall_hooks()
+        childhooks.install(run, lambda: None)  # the hooks stay, for the exec itself
+        try:
+            atexit.unregister(self.finish)
+        except Exception:
+            pass
+        return run.rewrite_as_root(argv0, command, self.output_path, self.quiet)
 
     def _install_hooks(self) -> None:
         atexit.register(self.finish)
@@ -303,15 +350,28 @@ class TraceSession:
             return Progress(f"waiting for {count} child process{'es' if count > 1 else ''}", self._stderr)
 
         try:
-            return run.collect(waiting=waiting)
+            return run.collect(wait_seconds=self._children_timeout(), waiting=waiting)
         except Exception as exc:
             self._report_error("could not read the traces of the child processes", exc)
             return Collected()
 
+    def _children_timeout(self) -> float:
+        """How long the root waits for descendants still running: the option children_timeout where it
+        was set, else the environment's PULSETRACE_CHILDREN_WAIT (the older way), else the default."""
+        if "children_timeout" in self.options.sources:
+            return self.options.children_timeout
+        return wait_from_environment(self.options.children_timeout)
+
     def _note_children(self, collected: Collected) -> None:
         """Say what became of the child processes: which are in the trace, which are not and why."""
-        if collected.traces and not self.quiet:
-            names = [process.name for trace in collected.traces for process in trace.processes]
+        processes = [process for trace in collected.traces for process in trace.processes]
+        for process in processes:
+            if "replaced_by" in process.metadata and process.pid == os.getpid() and not self.quiet:
+                self.report(
+                    f"note: {process.name} replaced itself by {process.metadata['replaced_by']} (os.exec*)"
+                )
+        names = [process.name for process in processes if process.pid != os.getpid()]
+        if names and not self.quiet:
             count = len(names)
             shown = ", ".join(names[:5]) + (f" and {count - 5} more" if count > 5 else "")
             self.report(f"note: {count} child process{'es' if count > 1 else ''} traced too: {shown}")

@@ -36,7 +36,8 @@ class RunCommand(Command):
 
     The program's Python child processes (os.fork, multiprocessing, subprocess running this same
     interpreter) are traced with the same options into the same trace, each process on its own
-    track; --no-trace-children records the program's own process only.
+    track; --no-children records the program's own process only. When the program ends, children
+    still running are waited for up to --children-timeout seconds (default 5), then left out and named.
     """
 
     name = "run"
@@ -87,8 +88,9 @@ class RunCommand(Command):
 
 # -- one flag per tracing option, generated from pulsetrace.options.OPTIONS ------------------------------
 
-_METAVARS = {"int": "N", "duration": "TIME", "files": "PATH", "str": "TEXT"}
+_METAVARS = {"int": "N", "duration": "TIME", "seconds": "SECONDS", "files": "PATH", "str": "TEXT"}
 _SHORT = {"output": "-o"}
+_ALIASES = {"trace_children": "--children"}  # the short spelling: --children / --no-children
 _DEFAULT_TEXT = {  # where "(default: ...)" would not say it well
     "output": config.DEFAULT_OUTPUT,
     "max_stack_depth": "no limit",
@@ -107,7 +109,8 @@ def flag(name: str) -> str:
 
 
 def flags(name: str) -> List[str]:
-    return [_SHORT[name], flag(name)] if name in _SHORT else [flag(name)]
+    found = [_SHORT[name], flag(name)] if name in _SHORT else [flag(name)]
+    return found + [_ALIASES[name]] if name in _ALIASES else found
 
 
 def add_option_flags(parser: argparse.ArgumentParser, *, default_output: str = config.DEFAULT_OUTPUT) -> None:
