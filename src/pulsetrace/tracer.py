@@ -243,7 +243,7 @@ class Tracer:
             collector = LineCollector(detail=options.line_detail, ignore=_own_code_objects())
         except LineCollectorError as exc:
             raise TracerError(str(exc)) from None
-        if collector.backend == "settrace" and options.log_exceptions and core_backend == "setprofile":
+        if collector.backend.endswith("settrace") and options.log_exceptions and core_backend == "setprofile":
             raise TracerError(
                 "lines and log_exceptions cannot be combined before Python 3.12 (both need the trace hook): "
                 "drop one of them"
