@@ -71,7 +71,9 @@ class LineRecorder:
     clock: a callable giving ns, used instead of the recorder's own clock (tests); None: its own.
     """
 
-    def __init__(self, detail: Callable[[CodeType], Optional[bool]], clock: Optional[Callable[[], int]] = None) -> None: ...
+    def __init__(
+        self, detail: Callable[[CodeType], Optional[bool]], clock: Optional[Callable[[], int]] = None
+    ) -> None: ...
     @property
     def active(self) -> bool: ...
     def activate(self) -> None: ...  # RuntimeError when another LineRecorder is active
@@ -79,10 +81,10 @@ class LineRecorder:
     def close_all(self) -> None: ...  # every frame still open on any thread ends now
     def rows(
         self,
-    ) -> List[Tuple[CodeType, bool, int, int, int, List[Tuple[int, int, int, int]], List[Tuple[int, CodeType, int, int]]]]:
+    ) -> List[Tuple[CodeType, bool, int, int, int, List[Tuple[int, ...]], List[Tuple[int, CodeType, int, int]]]]:
         """(code, detailed, calls, self_ns, total_ns, [(line, hits, self_ns, total_ns)],
         [(calling line, callee, count, total_ns)]) per code object and thread; safe while counting."""
-    def monitoring_callbacks(self) -> Dict[str, Callable[..., Any]]: ...  # sys.monitoring event name -> callback
+    def monitoring_callbacks(self) -> Dict[str, Callable[..., Any]]: ...  # event name -> callback
     def trace_install(self) -> None: ...  # RuntimeError when another trace function is set in this thread
     def trace_uninstall(self) -> None: ...
     def thread_hook(self) -> Callable[..., Any]: ...  # for threading.settrace
