@@ -64,6 +64,9 @@ def function_totals(chunks: Sequence[bytes], nfuncs: int, totals: bytearray) -> 
 def bounded_repr(value: Any, limit: int) -> str:
     """reprs.bounded_repr(value, limit) as the C core renders it (for tests)."""
 
+_LineRow = Tuple[int, int, int, int]  # line, hits, self_ns, total_ns
+_EdgeRow = Tuple[int, CodeType, int, int]  # calling line, callee, count, total_ns
+
 class LineRecorder:
     """The C line collector's counts (the lines option): the twin of linecollect/accounting.py.
 
@@ -81,7 +84,7 @@ class LineRecorder:
     def close_all(self) -> None: ...  # every frame still open on any thread ends now
     def rows(
         self,
-    ) -> List[Tuple[CodeType, bool, int, int, int, List[Tuple[int, ...]], List[Tuple[int, CodeType, int, int]]]]:
+    ) -> List[Tuple[CodeType, bool, int, int, int, List[_LineRow], List[_EdgeRow]]]:
         """(code, detailed, calls, self_ns, total_ns, [(line, hits, self_ns, total_ns)],
         [(calling line, callee, count, total_ns)]) per code object and thread; safe while counting."""
     def monitoring_callbacks(self) -> Dict[str, Callable[..., Any]]: ...  # event name -> callback
