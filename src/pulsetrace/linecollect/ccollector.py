@@ -68,13 +68,14 @@ class CSettraceLines:
     def install(self) -> None:
         recorder = self._recorder
         recorder.activate()
+        self._previous_thread_hook = getattr(threading, "_trace_hook", None)
+        threading.settrace(recorder.thread_hook())  # first: the trace function would count this call
         try:
-            recorder.trace_install()
+            recorder.trace_install()  # last: nothing of pulsetrace runs after it in this thread
         except RuntimeError as exc:
+            threading.settrace(self._previous_thread_hook)
             recorder.deactivate()
             raise TraceHookTaken(str(exc)) from None
-        self._previous_thread_hook = getattr(threading, "_trace_hook", None)
-        threading.settrace(recorder.thread_hook())
 
     def uninstall(self) -> None:
         recorder = self._recorder
