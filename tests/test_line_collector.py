@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Tuple
 
@@ -17,7 +18,7 @@ import pytest
 from pulsetrace import Tracer
 from pulsetrace.filegroups import FileGrouper
 from pulsetrace.linecollect import LINE_BACKENDS, LineCollector, LineCollectorError
-from pulsetrace.model.lines import CodeKey, LineStats
+from pulsetrace.model.lines import CodeKey, LineStat, LineStats
 from pulsetrace.model.native import read_trace
 from pulsetrace.tracer import TracerError
 
@@ -278,3 +279,68 @@ def test_no_free_tool_id_is_a_clear_error() -> None:
     finally:
         for tool_id in taken:
             sys.monitoring.free_tool_id(tool_id)
+
+
+def test_a_summarised_function_has_the_time_of_its_lines(collector: LineCollector) -> None:
+    detailed = collect(collector, lambda: (caller(), recurse(2)))
+    summarised_codes = {caller.__code__, recurse.__code__}
+    keeps_lines = collector.keeps_lines
+    collector.keeps_lines = lambda code: False if code in summarised_codes else keeps_lines(code)  # type: ignore[method-assign]
+    summarised = collect(collector, lambda: (caller(), recurse(2)))
+    for function, calls in ((caller, 1), (recurse, 3)):
+        line_self = sum(self_ns for _, self_ns, _ in numbers(detailed, function).values())
+        summary = summarised.functions[key(function)]
+        assert (summary.calls, summary.self_ns) == (calls, line_self)
+    assert summarised.functions[key(caller)].total_ns == 116  # its lines (6) and leaf's (110)
+    assert summarised.functions[key(recurse)].total_ns == 3  # the outermost frame's time only
+
+
+def test_snapshots_while_counting_only_grow_and_end_at_the_final_counts(collector: LineCollector) -> None:
+    taken: List[LineStats] = []
+    final: List[LineStats] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            taken.append(collector.snapshot())
+            time.sleep(0.001)
+
+    calls = [0]
+
+    def work() -> None:
+        poller = threading.Thread(target=poll)
+        poller.start()
+        while calls[0] < 3000 or len(taken) < 5:  # the poller gets its turns however slow it is
+            caller()
+            calls[0] += 1
+        final.append(collector.snapshot())  # from the counting thread itself, after the loop
+        done.set()
+        poller.join()
+
+    stats = collect(collector, work)
+    made = calls[0]
+    leaf_lines = [first_line(leaf) + 1, first_line(leaf) + 2]
+    series = [[snap.files.get(HERE, {}).get(line, LineStat()).hits for line in leaf_lines] for snap in taken]
+    for before, after in zip(series, series[1:]):
+        assert all(b <= a <= made for b, a in zip(before, after))  # counts never go back
+    assert [final[0].files[HERE][line].hits for line in leaf_lines] == [made, made]
+    assert [stats.files[HERE][line].hits for line in leaf_lines] == [made, made]
+    edge = (HERE, first_line(caller) + 2, key(leaf))
+    assert final[0].edges[edge].count == stats.edges[edge].count == made
+    with pytest.raises(LineCollectorError, match="not running"):
+        collector.snapshot()
+
+
+def test_tracer_lines_snapshot_matches_the_saved_trace(tmp_path: Path) -> None:
+    with Tracer(lines=True, output=str(tmp_path / "t.pulse")) as tracer:
+        for _ in range(200):
+            caller()
+        snapshot = tracer.lines_snapshot()
+    saved = read_trace(tmp_path / "t.pulse").process().lines
+    assert saved is not None
+    for line in (first_line(leaf) + 1, first_line(leaf) + 2, first_line(caller) + 2):
+        assert snapshot.files[HERE][line].hits == saved.files[HERE][line].hits == 200
+    with pytest.raises(TracerError, match="not recording with lines=True"):
+        tracer.lines_snapshot()
+    with Tracer() as plain, pytest.raises(TracerError, match="not recording with lines=True"):
+        plain.lines_snapshot()
