@@ -104,9 +104,14 @@ static int verdict_of(PtLineRecorder *r, PyObject *code)
  * never counted gets an entry too, so its verdict is not asked again. */
 PtCodeLines *pt_lines_data(PtLineRecorder *r, PtLineThread *t, PyObject *code)
 {
+    if (t->last_code == code)
+        return t->last_data;
     PtCodeLines *data = pt_lines_find(t, code);
-    if (data != NULL)
+    if (data != NULL) {
+        t->last_code = code;
+        t->last_data = data;
         return data;
+    }
     int verdict = verdict_of(r, code);
     if (t->ncodes == t->codes_cap) {
         size_t cap = t->codes_cap ? t->codes_cap * 2 : 64;

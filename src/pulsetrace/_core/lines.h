@@ -66,6 +66,8 @@ typedef struct PtLineThread {
     PtEdge *edges;
     size_t nedges, edges_cap;
     PtLinesMap edge_map; /* hash of (caller, line, callee) -> index in edges (collisions checked) */
+    PyObject *last_code; /* one-entry cache of pt_lines_data (recursion, loops calling one function) */
+    PtCodeLines *last_data;
     struct PtLineThread *next;
 } PtLineThread;
 
