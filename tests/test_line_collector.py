@@ -17,7 +17,14 @@ import pytest
 
 from pulsetrace import Tracer
 from pulsetrace.filegroups import FileGrouper
-from pulsetrace.linecollect import LINE_BACKENDS, LineCollector, LineCollectorError
+from pulsetrace.linecollect import (
+    C_LINE_BACKENDS,
+    LINE_BACKENDS,
+    PYTHON_LINE_BACKENDS,
+    LineCollector,
+    LineCollectorError,
+    choose_line_backend,
+)
 from pulsetrace.model.lines import CodeKey, LineStat, LineStats
 from pulsetrace.model.native import read_trace
 from pulsetrace.tracer import TracerError
@@ -236,15 +243,17 @@ def test_misuse_is_reported() -> None:
         collector.stop()
 
 
-def test_another_trace_function_is_left_alone() -> None:
+@pytest.mark.parametrize("backend", [name for name in LINE_BACKENDS if name.endswith("settrace")])
+def test_another_trace_function_is_left_alone(backend: str) -> None:
     def other(frame: object, event: str, arg: object) -> None:
         return None
 
     sys.settrace(other)
     try:
         with pytest.raises(LineCollectorError, match="another trace function"):
-            LineCollector(backend="settrace", clock=CLOCK).start()
+            LineCollector(backend=backend, clock=CLOCK).start()
         assert sys.gettrace() is other
+        assert threading.settrace is not None and getattr(threading, "_trace_hook", None) is None
     finally:
         sys.settrace(None)
 
@@ -344,3 +353,15 @@ def test_tracer_lines_snapshot_matches_the_saved_trace(tmp_path: Path) -> None:
         tracer.lines_snapshot()
     with Tracer() as plain, pytest.raises(TracerError, match="not recording with lines=True"):
         plain.lines_snapshot()
+
+
+def test_the_c_collector_is_the_default_and_the_choice_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULSETRACE_LINES_BACKEND", raising=False)
+    backend, reason = choose_line_backend()
+    if C_LINE_BACKENDS[0] in LINE_BACKENDS:
+        assert backend == C_LINE_BACKENDS[0] and reason.startswith("C line collector")
+    else:
+        assert backend == PYTHON_LINE_BACKENDS[0] and "C extension" in reason
+    monkeypatch.setenv("PULSETRACE_LINES_BACKEND", PYTHON_LINE_BACKENDS[-1])
+    assert LineCollector().backend == PYTHON_LINE_BACKENDS[-1]
+    assert choose_line_backend()[1] == f"Python line collector ({PYTHON_LINE_BACKENDS[-1]}), requested"
