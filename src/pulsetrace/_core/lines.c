@@ -384,29 +384,38 @@ PyObject *pt_lines_rows(PtLineRecorder *r)
     if (rows == NULL)
         return NULL;
     for (PtLineThread *t = r->threads; t != NULL; t = t->next) {
-        PyObject **edge_lists = PyMem_RawCalloc(t->ncodes + 1, sizeof(PyObject *));
+        /* Building the rows can run Python code (a finaliser during a collection) that counts on this
+         * very thread: only what existed at the start is read, and every array is read afresh. */
+        size_t ncodes = t->ncodes, nedges = t->nedges;
+        PyObject **edge_lists = PyMem_RawCalloc(ncodes + 1, sizeof(PyObject *));
         if (edge_lists == NULL)
             goto fail;
         int failed = 0;
         PtLinesMap index = {0};
-        for (size_t i = 0; i < t->ncodes && !failed; i++)
+        for (size_t i = 0; i < ncodes && !failed; i++)
             failed = map_put(&index, (uintptr_t)t->codes[i], i) < 0;
-        for (size_t i = 0; i < t->nedges && !failed; i++) {
-            PtEdge *e = &t->edges[i];
-            size_t j = map_hash((uintptr_t)e->caller) & index.mask;
-            while (index.slots[j].key != (uintptr_t)e->caller)
-                j = (j + 1) & index.mask;
-            size_t at = index.slots[j].value - 1;
+        for (size_t i = 0; index.slots != NULL && i < nedges && !failed; i++) {
+            PtEdge e = t->edges[i];
+            size_t at = ncodes;
+            for (size_t j = map_hash((uintptr_t)e.caller) & index.mask; index.slots[j].value;
+                 j = (j + 1) & index.mask) {
+                if (index.slots[j].key == (uintptr_t)e.caller) {
+                    at = index.slots[j].value - 1;
+                    break;
+                }
+            }
+            if (at == ncodes)
+                continue;
             if (edge_lists[at] == NULL && (edge_lists[at] = PyList_New(0)) == NULL) {
                 failed = 1;
                 break;
             }
-            PyObject *item = Py_BuildValue("(iOKK)", e->lineno, e->callee, (unsigned long long)e->count,
-                                           (unsigned long long)to_ns(&map, raw, e->total));
+            PyObject *item = Py_BuildValue("(iOKK)", e.lineno, e.callee, (unsigned long long)e.count,
+                                           (unsigned long long)to_ns(&map, raw, e.total));
             failed = item == NULL || PyList_Append(edge_lists[at], item) < 0;
             Py_XDECREF(item);
         }
-        for (size_t i = 0; i < t->ncodes && !failed; i++) {
+        for (size_t i = 0; i < ncodes && !failed; i++) {
             PtCodeLines *data = t->codes[i];
             if (data->verdict == PT_LINES_NEVER)
                 continue;
@@ -436,7 +445,7 @@ PyObject *pt_lines_rows(PtLineRecorder *r)
             Py_XDECREF(lines);
             Py_XDECREF(edges);
         }
-        for (size_t i = 0; i < t->ncodes; i++)
+        for (size_t i = 0; i < ncodes; i++)
             Py_XDECREF(edge_lists[i]);
         PyMem_RawFree(edge_lists);
         PyMem_RawFree(index.slots);
