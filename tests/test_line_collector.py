@@ -365,3 +365,20 @@ def test_the_c_collector_is_the_default_and_the_choice_says_why(monkeypatch: pyt
     monkeypatch.setenv("PULSETRACE_LINES_BACKEND", PYTHON_LINE_BACKENDS[-1])
     assert LineCollector().backend == PYTHON_LINE_BACKENDS[-1]
     assert choose_line_backend()[1] == f"Python line collector ({PYTHON_LINE_BACKENDS[-1]}), requested"
+
+
+def test_include_and_exclude_files_apply_to_lines(tmp_path: Path) -> None:
+    with Tracer(lines=True, exclude_files=[textwrap.__file__], output=str(tmp_path / "a.pulse")) as tracer:
+        uses_stdlib()
+    excluded = tracer.trace.process().lines
+    assert excluded is not None
+    assert not [code for code in excluded.functions if code.filename == textwrap.__file__]
+    line = first_line(uses_stdlib) + 1  # dedent is not on the stack: what it calls is the line's callee
+    assert excluded.files[HERE][line].hits == 1
+    assert [edge.callee.name for edge in excluded.callees_of(HERE, line)] == ["sub"]
+    with Tracer(lines=True, include_files=[textwrap.__file__], output=str(tmp_path / "b.pulse")) as tracer:
+        uses_stdlib()
+    included = tracer.trace.process().lines
+    assert included is not None
+    assert HERE not in included.files
+    assert included.functions[CodeKey(textwrap.__file__, first_line(textwrap.dedent), "dedent")].calls == 1

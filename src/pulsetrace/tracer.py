@@ -257,7 +257,10 @@ class Tracer:
         if not options.lines:
             return
         try:
-            collector = LineCollector(detail=options.line_detail, ignore=_own_code_objects())
+            code_filter = self.core_config().code_filter  # include_files / exclude_files apply to lines too
+            collector = LineCollector(
+                detail=options.line_detail, ignore=_own_code_objects(), code_filter=code_filter
+            )
         except LineCollectorError as exc:
             raise TracerError(str(exc)) from None
         if collector.backend.endswith("settrace") and options.log_exceptions and core_backend == "setprofile":

@@ -10,7 +10,8 @@ stop or (``snapshot()``) while it counts.
 
 Which code is kept line by line (``line_detail``): ``project`` keeps every file outside the standard
 library and site-packages (``filegroups``) and summarises the rest per function; ``all`` keeps every
-file. pulsetrace's own code is never counted.
+file. pulsetrace's own code is never counted, nor code the tracing controls' filter does not record
+(``include_files`` / ``exclude_files``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Callable, Collection, Dict, FrozenSet, List, Optional, Protoc
 
 from ..extension import load_c_extension
 from ..filegroups import SITE_PACKAGES, STDLIB, FileGrouper, default_grouper
+from ..filters import RECORD
 from ..model.lines import LineStats
 from .accounting import CodeRow, stats_from_rows
 from .ccollector import CMonitoringLines, CSettraceLines
@@ -71,6 +73,7 @@ class LineCollector:
         grouper: Optional[FileGrouper] = None,
         backend: Optional[str] = None,
         clock: Optional[Callable[[], int]] = None,
+        code_filter: Optional[Callable[[CodeType], int]] = None,
     ) -> None:
         if detail not in DETAIL_CHOICES:
             raise LineCollectorError(f"line_detail {detail!r} is not one of: {', '.join(DETAIL_CHOICES)}")
@@ -78,6 +81,9 @@ class LineCollector:
         self.backend, self.reason = choose_line_backend(backend)
         self._ignore: FrozenSet[CodeType] = frozenset(ignore) | _own_code_objects()
         self._grouper = grouper
+        # The tracing controls' filter (include_files / exclude_files, filters.CodeFilter): code it does
+        # not RECORD is not counted at all; its time is the calling line's own, as a C function's is.
+        self._code_filter = code_filter
         self._clock = clock  # None: the collector's own clock (tests give one the program moves)
         self._verdicts: Dict[CodeType, Optional[bool]] = {}
         self._hook: Optional[LineHook] = None
@@ -94,7 +100,7 @@ class LineCollector:
         except KeyError:
             pass
         verdict: Optional[bool]
-        if code in self._ignore:
+        if code in self._ignore or (self._code_filter is not None and self._code_filter(code) != RECORD):
             verdict = None
         elif self.detail == "all":
             verdict = True
