@@ -138,7 +138,7 @@ PtCodeLines *pt_lines_data(PtLineRecorder *r, PtLineThread *t, PyObject *code)
 }
 
 /* The slot of one line, the table grown (or rebased) to hold it; NULL: out of memory. */
-static PtLineSlot *slot_grow(PtCodeLines *data, int lineno)
+PtLineSlot *pt_lines_slot_grow(PtCodeLines *data, int lineno)
 {
     int low = data->nslots ? (lineno < data->base ? lineno : data->base) : lineno;
     int high = data->nslots ? data->base + data->nslots : lineno + 1;
@@ -161,13 +161,6 @@ static PtLineSlot *slot_grow(PtCodeLines *data, int lineno)
     return &slots[lineno - low];
 }
 
-static inline PtLineSlot *slot_of(PtCodeLines *data, int lineno)
-{
-    unsigned index = (unsigned)(lineno - data->base);
-    if (PT_LIKELY(index < (unsigned)data->nslots))
-        return &data->slots[index];
-    return slot_grow(data, lineno);
-}
 
 /* ---- edges ---- */
 
@@ -229,7 +222,7 @@ PtLineFrame *pt_lines_enter(PtLineThread *t, uint64_t now, PtCodeLines *data, in
     int detailed = data->verdict == PT_LINES_DETAILED;
     Py_ssize_t outer = data->innermost;
     if (outer >= 0 && detailed && t->stack[outer].lineno != 0) {
-        PtLineSlot *s = slot_of(data, t->stack[outer].lineno);
+        PtLineSlot *s = pt_lines_slot(data, t->stack[outer].lineno);
         if (s != NULL)
             s->outside++; /* its open line now holds this frame's time: undone at close_top */
     }
@@ -259,7 +252,7 @@ PtLineFrame *pt_lines_enter(PtLineThread *t, uint64_t now, PtCodeLines *data, in
     if (resumed_at) {
         f->lineno = resumed_at;
         if (detailed) {
-            PtLineSlot *s = slot_of(data, resumed_at);
+            PtLineSlot *s = pt_lines_slot(data, resumed_at);
             if (s != NULL) {
                 s->seen = 1;
                 f->whole = s->outside == 0;
@@ -269,34 +262,12 @@ PtLineFrame *pt_lines_enter(PtLineThread *t, uint64_t now, PtCodeLines *data, in
     return f;
 }
 
-void pt_lines_line(PtLineThread *t, uint64_t now, PtLineFrame *f, int lineno)
-{
-    PtCodeLines *data = f->data;
-    if (f->lineno != 0) {
-        PtLineSlot *open = slot_of(data, f->lineno);
-        if (open != NULL) {
-            uint64_t elapsed = now - f->line_start;
-            open->self += elapsed - f->line_callee;
-            if (f->whole)
-                open->total += elapsed;
-        }
-        f->line_callee = 0;
-    }
-    PtLineSlot *s = slot_of(data, lineno);
-    if (PT_UNLIKELY(s == NULL))
-        return;
-    s->hits++;
-    f->lineno = lineno;
-    f->line_start = now;
-    f->whole = s->outside == 0;
-}
-
 void pt_lines_close_top(PtLineThread *t, uint64_t now)
 {
     PtLineFrame *f = &t->stack[--t->depth];
     PtCodeLines *data = f->data;
     if (has_open_line(f)) {
-        PtLineSlot *open = slot_of(data, f->lineno);
+        PtLineSlot *open = pt_lines_slot(data, f->lineno);
         if (open != NULL) {
             uint64_t elapsed = now - f->line_start;
             open->self += elapsed - f->line_callee;
@@ -309,7 +280,7 @@ void pt_lines_close_top(PtLineThread *t, uint64_t now)
     if (f->outer < 0) {
         data->total += duration;
     } else if (data->verdict == PT_LINES_DETAILED && t->stack[f->outer].lineno != 0) {
-        PtLineSlot *s = slot_of(data, t->stack[f->outer].lineno);
+        PtLineSlot *s = pt_lines_slot(data, t->stack[f->outer].lineno);
         if (s != NULL && s->outside)
             s->outside--;
     }

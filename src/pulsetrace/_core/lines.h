@@ -91,7 +91,6 @@ PtLineThread *pt_lines_thread(PtLineRecorder *r);
 PtCodeLines *pt_lines_data(PtLineRecorder *r, PtLineThread *t, PyObject *code);
 PtCodeLines *pt_lines_find(PtLineThread *t, PyObject *code); /* NULL: not seen on this thread */
 PtLineFrame *pt_lines_enter(PtLineThread *t, uint64_t now, PtCodeLines *data, int resumed_at, int is_call);
-void pt_lines_line(PtLineThread *t, uint64_t now, PtLineFrame *frame, int lineno);
 void pt_lines_close_top(PtLineThread *t, uint64_t now);
 void pt_lines_exit(PtLineThread *t, uint64_t now, PyObject *code);
 void pt_lines_free_threads(PtLineRecorder *r);
@@ -137,6 +136,41 @@ static inline PtLineThread *pt_lines_existing(void)
 static inline PtLineFrame *pt_lines_top(PtLineThread *t)
 {
     return t->depth ? &t->stack[t->depth - 1] : NULL;
+}
+
+PtLineSlot *pt_lines_slot_grow(PtCodeLines *data, int lineno); /* NULL: out of memory */
+
+/* The slot of one line, the table grown (or rebased) to hold it. */
+static inline PtLineSlot *pt_lines_slot(PtCodeLines *data, int lineno)
+{
+    unsigned index = (unsigned)(lineno - data->base);
+    if (PT_LIKELY(index < (unsigned)data->nslots))
+        return &data->slots[index];
+    return pt_lines_slot_grow(data, lineno);
+}
+
+/* ``f`` (detailed, the innermost) starts line ``lineno``: close its open line, open this one. Inline:
+ * it runs for every line event. */
+static inline void pt_lines_line(PtLineThread *t, uint64_t now, PtLineFrame *f, int lineno)
+{
+    PtCodeLines *data = f->data;
+    if (f->lineno != 0) {
+        PtLineSlot *open = pt_lines_slot(data, f->lineno);
+        if (open != NULL) {
+            uint64_t elapsed = now - f->line_start;
+            open->self += elapsed - f->line_callee;
+            if (f->whole)
+                open->total += elapsed;
+        }
+        f->line_callee = 0;
+    }
+    PtLineSlot *s = pt_lines_slot(data, lineno);
+    if (PT_UNLIKELY(s == NULL))
+        return;
+    s->hits++;
+    f->lineno = lineno;
+    f->line_start = now;
+    f->whole = s->outside == 0;
 }
 
 #endif

@@ -106,7 +106,13 @@ static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (t == NULL)
         Py_RETURN_NONE;
     PyObject *code = args[0];
+#if PY_VERSION_HEX >= 0x030C0000
+    int lineno = PyUnstable_Long_IsCompact((PyLongObject *)args[1])
+                     ? (int)PyUnstable_Long_CompactValue((PyLongObject *)args[1])
+                     : (int)PyLong_AsLong(args[1]);
+#else
     int lineno = (int)PyLong_AsLong(args[1]);
+#endif
     PtLineFrame *top = pt_lines_top(t);
     if (top == NULL || top->data->code != code) { /* a frame that began before recording joins now */
         PtCodeLines *data = pt_lines_data(r, t, code);
