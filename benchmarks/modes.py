@@ -135,12 +135,15 @@ def _workload_functions() -> List[Any]:
 
 
 class PulsetraceLines:
-    """pulsetrace's line collector alone (what ``lines=True`` adds to a trace), project files in detail."""
+    """pulsetrace's line collector alone (what ``lines=True`` adds to a trace), project files in detail.
 
-    def __init__(self) -> None:
-        from pulsetrace.linecollect import LineCollector
+    ``python=True``: the pure-Python collector (the fallback without the C extension); otherwise the
+    default one (the C collector when the extension is built)."""
 
-        self.collector = LineCollector()
+    def __init__(self, python: bool = False) -> None:
+        from pulsetrace.linecollect import PYTHON_LINE_BACKENDS, LineCollector
+
+        self.collector = LineCollector(backend=PYTHON_LINE_BACKENDS[0] if python else None)
         self.stats: Any = None
 
     def start(self) -> None:
@@ -185,7 +188,10 @@ class HeartrateMode:
     def start(self) -> None:
         import heartrate
 
-        heartrate.trace(files=heartrate.files.path_contains("workloads"), port=self.port, daemon=True)
+        # browser=False: no browser tab; daemon=True: its server thread never keeps the process alive
+        heartrate.trace(
+            files=heartrate.files.path_contains("workloads"), port=self.port, browser=False, daemon=True
+        )
 
     def stop(self) -> None:
         import sys
@@ -272,6 +278,8 @@ CONTROL_MODES: Tuple[ModeSpec, ...] = (
     _control("viz-sparse", "VizTracer, log_sparse", lambda: VizTracerMode(log_sparse=True)),
     _control("pt-c-lines", "pulsetrace C, lines", lambda: Pulsetrace("c", lines=True)),
     _control("pt-lines-only", "pulsetrace line collector alone", PulsetraceLines),
+    _control("pt-py-lines-only", "pulsetrace Python line collector alone",
+             lambda: PulsetraceLines(python=True)),
     _control("line-profiler", "line_profiler (every workload function)", LineProfilerMode),
     _control("heartrate", "heartrate (workload files)", HeartrateMode),
 )

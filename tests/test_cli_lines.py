@@ -200,3 +200,25 @@ def test_report_lines_of_a_trace_without_them_is_a_clear_error(tmp_path: Path) -
     both = run_pulsetrace(["report", "out.pulse", "--lines", "-o", "x.json"], tmp_path)
     assert both.returncode == 2
     assert "give -o (convert the trace) or --lines (summarise it), not both" in both.stderr
+
+
+def test_c_and_python_line_collectors_write_the_same_counts(tmp_path: Path) -> None:
+    from pulsetrace.linecollect import C_LINE_BACKENDS, LINE_BACKENDS, PYTHON_LINE_BACKENDS
+
+    if C_LINE_BACKENDS[0] not in LINE_BACKENDS:
+        pytest.skip("the C extension is not built")
+    program = write(tmp_path / "prog.py", PROGRAM)
+    written = {}
+    for backend in (C_LINE_BACKENDS[0], PYTHON_LINE_BACKENDS[0]):
+        out = f"{backend}.pulse"
+        traced = run_pulsetrace(["run", "--lines", "-o", out, str(program)], tmp_path,
+                                env={"PULSETRACE_LINES_BACKEND": backend})
+        assert traced.returncode == 3, traced.stderr
+        stats = read_trace(tmp_path / out).processes[0].lines
+        assert stats is not None
+        written[backend] = (
+            hits_by_text(stats, program),
+            {(key[1], key[2].name): edge.count for key, edge in stats.edges.items()},
+            {code.name: s.calls for code, s in stats.functions.items() if "json" in code.filename},
+        )
+    assert written[C_LINE_BACKENDS[0]] == written[PYTHON_LINE_BACKENDS[0]]

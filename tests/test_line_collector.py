@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Tuple
 
@@ -16,8 +17,15 @@ import pytest
 
 from pulsetrace import Tracer
 from pulsetrace.filegroups import FileGrouper
-from pulsetrace.linecollect import LINE_BACKENDS, LineCollector, LineCollectorError
-from pulsetrace.model.lines import CodeKey, LineStats
+from pulsetrace.linecollect import (
+    C_LINE_BACKENDS,
+    LINE_BACKENDS,
+    PYTHON_LINE_BACKENDS,
+    LineCollector,
+    LineCollectorError,
+    choose_line_backend,
+)
+from pulsetrace.model.lines import CodeKey, LineStat, LineStats
 from pulsetrace.model.native import read_trace
 from pulsetrace.tracer import TracerError
 
@@ -235,15 +243,17 @@ def test_misuse_is_reported() -> None:
         collector.stop()
 
 
-def test_another_trace_function_is_left_alone() -> None:
+@pytest.mark.parametrize("backend", [name for name in LINE_BACKENDS if name.endswith("settrace")])
+def test_another_trace_function_is_left_alone(backend: str) -> None:
     def other(frame: object, event: str, arg: object) -> None:
         return None
 
     sys.settrace(other)
     try:
         with pytest.raises(LineCollectorError, match="another trace function"):
-            LineCollector(backend="settrace", clock=CLOCK).start()
+            LineCollector(backend=backend, clock=CLOCK).start()
         assert sys.gettrace() is other
+        assert threading.settrace is not None and getattr(threading, "_trace_hook", None) is None
     finally:
         sys.settrace(None)
 
@@ -278,3 +288,97 @@ def test_no_free_tool_id_is_a_clear_error() -> None:
     finally:
         for tool_id in taken:
             sys.monitoring.free_tool_id(tool_id)
+
+
+def test_a_summarised_function_has_the_time_of_its_lines(collector: LineCollector) -> None:
+    detailed = collect(collector, lambda: (caller(), recurse(2)))
+    summarised_codes = {caller.__code__, recurse.__code__}
+    keeps_lines = collector.keeps_lines
+    collector.keeps_lines = lambda code: False if code in summarised_codes else keeps_lines(code)  # type: ignore[method-assign]
+    summarised = collect(collector, lambda: (caller(), recurse(2)))
+    for function, calls in ((caller, 1), (recurse, 3)):
+        line_self = sum(self_ns for _, self_ns, _ in numbers(detailed, function).values())
+        summary = summarised.functions[key(function)]
+        assert (summary.calls, summary.self_ns) == (calls, line_self)
+    assert summarised.functions[key(caller)].total_ns == 116  # its lines (6) and leaf's (110)
+    assert summarised.functions[key(recurse)].total_ns == 3  # the outermost frame's time only
+
+
+def test_snapshots_while_counting_only_grow_and_end_at_the_final_counts(collector: LineCollector) -> None:
+    taken: List[LineStats] = []
+    final: List[LineStats] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            taken.append(collector.snapshot())
+            time.sleep(0.001)
+
+    calls = [0]
+
+    def work() -> None:
+        poller = threading.Thread(target=poll)
+        poller.start()
+        while calls[0] < 3000 or len(taken) < 5:  # the poller gets its turns however slow it is
+            caller()
+            calls[0] += 1
+        final.append(collector.snapshot())  # from the counting thread itself, after the loop
+        done.set()
+        poller.join()
+
+    stats = collect(collector, work)
+    made = calls[0]
+    leaf_lines = [first_line(leaf) + 1, first_line(leaf) + 2]
+    series = [[snap.files.get(HERE, {}).get(line, LineStat()).hits for line in leaf_lines] for snap in taken]
+    for before, after in zip(series, series[1:]):
+        assert all(b <= a <= made for b, a in zip(before, after))  # counts never go back
+    assert [final[0].files[HERE][line].hits for line in leaf_lines] == [made, made]
+    assert [stats.files[HERE][line].hits for line in leaf_lines] == [made, made]
+    edge = (HERE, first_line(caller) + 2, key(leaf))
+    assert final[0].edges[edge].count == stats.edges[edge].count == made
+    with pytest.raises(LineCollectorError, match="not running"):
+        collector.snapshot()
+
+
+def test_tracer_lines_snapshot_matches_the_saved_trace(tmp_path: Path) -> None:
+    with Tracer(lines=True, output=str(tmp_path / "t.pulse")) as tracer:
+        for _ in range(200):
+            caller()
+        snapshot = tracer.lines_snapshot()
+    saved = read_trace(tmp_path / "t.pulse").process().lines
+    assert saved is not None
+    for line in (first_line(leaf) + 1, first_line(leaf) + 2, first_line(caller) + 2):
+        assert snapshot.files[HERE][line].hits == saved.files[HERE][line].hits == 200
+    with pytest.raises(TracerError, match="not recording with lines=True"):
+        tracer.lines_snapshot()
+    with Tracer() as plain, pytest.raises(TracerError, match="not recording with lines=True"):
+        plain.lines_snapshot()
+
+
+def test_the_c_collector_is_the_default_and_the_choice_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULSETRACE_LINES_BACKEND", raising=False)
+    backend, reason = choose_line_backend()
+    if C_LINE_BACKENDS[0] in LINE_BACKENDS:
+        assert backend == C_LINE_BACKENDS[0] and reason.startswith("C line collector")
+    else:
+        assert backend == PYTHON_LINE_BACKENDS[0] and "C extension" in reason
+    monkeypatch.setenv("PULSETRACE_LINES_BACKEND", PYTHON_LINE_BACKENDS[-1])
+    assert LineCollector().backend == PYTHON_LINE_BACKENDS[-1]
+    assert choose_line_backend()[1] == f"Python line collector ({PYTHON_LINE_BACKENDS[-1]}), requested"
+
+
+def test_include_and_exclude_files_apply_to_lines(tmp_path: Path) -> None:
+    with Tracer(lines=True, exclude_files=[textwrap.__file__], output=str(tmp_path / "a.pulse")) as tracer:
+        uses_stdlib()
+    excluded = tracer.trace.process().lines
+    assert excluded is not None
+    assert not [code for code in excluded.functions if code.filename == textwrap.__file__]
+    line = first_line(uses_stdlib) + 1  # dedent is not on the stack: what it calls is the line's callee
+    assert excluded.files[HERE][line].hits == 1
+    assert [edge.callee.name for edge in excluded.callees_of(HERE, line)] == ["sub"]
+    with Tracer(lines=True, include_files=[textwrap.__file__], output=str(tmp_path / "b.pulse")) as tracer:
+        uses_stdlib()
+    included = tracer.trace.process().lines
+    assert included is not None
+    assert HERE not in included.files
+    assert included.functions[CodeKey(textwrap.__file__, first_line(textwrap.dedent), "dedent")].calls == 1

@@ -12,7 +12,7 @@ from types import ModuleType
 
 NAMES = ("fib", "hanoi", "quicksort", "sleep_fib", "mixed")
 # Workloads of the tracing-controls benchmark (controls.py) only.
-CONTROL_NAMES = ("library_calls", "fib_sparse")
+CONTROL_NAMES = ("library_calls", "fib_sparse", "line_loop")
 
 
 def load(name: str) -> ModuleType:

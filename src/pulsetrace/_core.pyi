@@ -64,6 +64,34 @@ def function_totals(chunks: Sequence[bytes], nfuncs: int, totals: bytearray) -> 
 def bounded_repr(value: Any, limit: int) -> str:
     """reprs.bounded_repr(value, limit) as the C core renders it (for tests)."""
 
+_LineRow = Tuple[int, int, int, int]  # line, hits, self_ns, total_ns
+_EdgeRow = Tuple[int, CodeType, int, int]  # calling line, callee, count, total_ns
+
+class LineRecorder:
+    """The C line collector's counts (the lines option): the twin of linecollect/accounting.py.
+
+    detail: code -> True (count its lines), False (summarise it per function), None (never count it).
+    clock: a callable giving ns, used instead of the recorder's own clock (tests); None: its own.
+    """
+
+    def __init__(
+        self, detail: Callable[[CodeType], Optional[bool]], clock: Optional[Callable[[], int]] = None
+    ) -> None: ...
+    @property
+    def active(self) -> bool: ...
+    def activate(self) -> None: ...  # RuntimeError when another LineRecorder is active
+    def deactivate(self) -> None: ...
+    def close_all(self) -> None: ...  # every frame still open on any thread ends now
+    def rows(
+        self,
+    ) -> List[Tuple[CodeType, bool, int, int, int, List[_LineRow], List[_EdgeRow]]]:
+        """(code, detailed, calls, self_ns, total_ns, [(line, hits, self_ns, total_ns)],
+        [(calling line, callee, count, total_ns)]) per code object and thread; safe while counting."""
+    def monitoring_callbacks(self) -> Dict[str, Callable[..., Any]]: ...  # event name -> callback
+    def trace_install(self) -> None: ...  # RuntimeError when another trace function is set in this thread
+    def trace_uninstall(self) -> None: ...
+    def thread_hook(self) -> Callable[..., Any]: ...  # for threading.settrace
+
 class LineCounter:
     """The live view's line counter (livelines.c): hits and time per line of the code ``wants`` chooses."""
 

@@ -186,6 +186,23 @@ class Tracer:
         _running = self
         return self
 
+    def lines_snapshot(self) -> LineStats:
+        """The line statistics so far (``lines=True``), while recording; callable from any thread.
+
+        Meant for a live view polling a few times a second: it costs one copy of the counts, and the
+        program keeps running meanwhile (only the GIL is shared). Hit counts, call counts and edge
+        counts are exact up to the call; times lag, since a line still running adds its interval only
+        when its frame moves on (at stop every open line is closed, so the trace's times are complete).
+        TracerError when not recording or recording without ``lines``.
+        """
+        collector = self._lines
+        if collector is None:
+            raise TracerError("no line statistics: this tracer is not recording with lines=True")
+        try:
+            return collector.snapshot()
+        except LineCollectorError as exc:  # stop() won the race
+            raise TracerError(str(exc)) from None
+
     def pause(self) -> None:
         """Stop recording new calls in the calling thread until resume(); other threads go on."""
         if not self.running:
@@ -240,10 +257,13 @@ class Tracer:
         if not options.lines:
             return
         try:
-            collector = LineCollector(detail=options.line_detail, ignore=_own_code_objects())
+            code_filter = self.core_config().code_filter  # include_files / exclude_files apply to lines too
+            collector = LineCollector(
+                detail=options.line_detail, ignore=_own_code_objects(), code_filter=code_filter
+            )
         except LineCollectorError as exc:
             raise TracerError(str(exc)) from None
-        if collector.backend == "settrace" and options.log_exceptions and core_backend == "setprofile":
+        if collector.backend.endswith("settrace") and options.log_exceptions and core_backend == "setprofile":
             raise TracerError(
                 "lines and log_exceptions cannot be combined before Python 3.12 (both need the trace hook): "
                 "drop one of them"

@@ -1,5 +1,6 @@
 /* pulsetrace._core: module definition. */
 #include "core.h"
+#include "lines.h"
 
 PyObject *pt_module = NULL;
 
@@ -35,13 +36,17 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__core(void)
 {
-    if (PyType_Ready(&PtRecorder_Type) < 0 || PyType_Ready(&PtLineCounter_Type) < 0)
+    if (PyType_Ready(&PtRecorder_Type) < 0 || PyType_Ready(&PtLineRecorder_Type) < 0
+        || PyType_Ready(&PtLineCounter_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
     Py_INCREF(&PtRecorder_Type);
     if (PyModule_AddObject(m, "Recorder", (PyObject *)&PtRecorder_Type) < 0)
+        goto fail;
+    Py_INCREF(&PtLineRecorder_Type);
+    if (PyModule_AddObject(m, "LineRecorder", (PyObject *)&PtLineRecorder_Type) < 0)
         goto fail;
     Py_INCREF(&PtLineCounter_Type);
     if (PyModule_AddObject(m, "LineCounter", (PyObject *)&PtLineCounter_Type) < 0)

@@ -245,3 +245,9 @@ PyObject *pt_setprofile_thread_hook(PtRecorder *r)
 {
     return PyCFunction_New(&thread_hook_def, NULL);
 }
+
+/* For the line collector's trace function (lines_hooks.c): the same test as the profile hook's. */
+int pt_frame_is_resumption(PyFrameObject *frame, PyCodeObject *code)
+{
+    return is_resumption(frame, code);
+}

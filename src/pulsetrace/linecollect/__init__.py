@@ -1,12 +1,17 @@
 """Line statistics collection (the ``lines`` option): per line hits, self and total time, call edges.
 
 ``LineCollector`` runs beside the core: its own ``sys.monitoring`` tool id on 3.12+, the trace hook
-before (``PULSETRACE_LINES_BACKEND=monitoring|settrace`` forces one where both exist). It hands back a
-``model.lines.LineStats`` for the process; ``accounting`` says exactly what is counted and how.
+before. Two collectors follow the same rules (``accounting`` says exactly what is counted and how):
+the C one (``ccollector``, the accounting in ``_core/lines.c``), used whenever the C extension is
+built, and the Python one (``monitoring`` / ``settrace``), the fallback and the C one's oracle in the
+tests. ``PULSETRACE_LINES_BACKEND`` forces one: ``c-monitoring`` or ``monitoring`` (3.12+),
+``c-settrace`` or ``settrace``. Either hands back a ``model.lines.LineStats`` for the process, at
+stop or (``snapshot()``) while it counts.
 
 Which code is kept line by line (``line_detail``): ``project`` keeps every file outside the standard
 library and site-packages (``filegroups``) and summarises the rest per function; ``all`` keeps every
-file. pulsetrace's own code is never counted.
+file. pulsetrace's own code is never counted, nor code the tracing controls' filter does not record
+(``include_files`` / ``exclude_files``).
 """
 
 from __future__ import annotations
@@ -16,16 +21,22 @@ import os
 import sys
 import time
 from types import CodeType
-from typing import Callable, Collection, Dict, FrozenSet, List, Optional, Union
+from typing import Callable, Collection, Dict, FrozenSet, List, Optional, Protocol, Tuple
 
+from ..extension import load_c_extension
 from ..filegroups import SITE_PACKAGES, STDLIB, FileGrouper, default_grouper
+from ..filters import RECORD
 from ..model.lines import LineStats
-from .accounting import line_stats
+from .accounting import CodeRow, stats_from_rows
+from .ccollector import CMonitoringLines, CSettraceLines
 from .monitoring import MonitoringLines, NoToolIdError
 from .settrace import SettraceLines, TraceHookTaken
 
 DETAIL_CHOICES = ("project", "all")
-LINE_BACKENDS = ("monitoring", "settrace") if sys.version_info >= (3, 12) else ("settrace",)
+PYTHON_LINE_BACKENDS = ("monitoring", "settrace") if sys.version_info >= (3, 12) else ("settrace",)
+C_LINE_BACKENDS = tuple(f"c-{name}" for name in PYTHON_LINE_BACKENDS)
+# What this build offers here, preferred first: the C collector when the extension is built.
+LINE_BACKENDS = (C_LINE_BACKENDS if load_c_extension()[0] is not None else ()) + PYTHON_LINE_BACKENDS
 _SUMMARISED_GROUPS = (STDLIB, SITE_PACKAGES)
 
 
@@ -33,16 +44,22 @@ class LineCollectorError(RuntimeError):
     """Line statistics cannot be collected (no free tool id, the trace hook is taken, bad settings)."""
 
 
-def choose_line_backend(requested: Optional[str] = None) -> str:
-    """sys.monitoring where it exists, else the trace hook; an env var or argument may force one."""
+def choose_line_backend(requested: Optional[str] = None) -> Tuple[str, str]:
+    """(backend, why): the C collector when built, sys.monitoring where it exists, else the trace hook;
+    an env var or argument may force one."""
     requested = requested or os.environ.get("PULSETRACE_LINES_BACKEND") or None
+    hook = "sys.monitoring" if sys.version_info >= (3, 12) else "trace hook"
     if requested is None:
-        return LINE_BACKENDS[0]
+        chosen = LINE_BACKENDS[0]
+        if chosen in C_LINE_BACKENDS:
+            return chosen, f"C line collector ({hook})"
+        return chosen, f"Python line collector ({hook}): {load_c_extension()[1]}"
     if requested not in LINE_BACKENDS:
         raise LineCollectorError(
             f"line backend {requested!r} is not available here (choose from: {', '.join(LINE_BACKENDS)})"
         )
-    return requested
+    which = "C" if requested in C_LINE_BACKENDS else "Python"
+    return requested, f"{which} line collector ({requested}), requested"
 
 
 class LineCollector:
@@ -55,17 +72,21 @@ class LineCollector:
         ignore: Collection[CodeType] = (),
         grouper: Optional[FileGrouper] = None,
         backend: Optional[str] = None,
-        clock: Callable[[], int] = time.monotonic_ns,
+        clock: Optional[Callable[[], int]] = None,
+        code_filter: Optional[Callable[[CodeType], int]] = None,
     ) -> None:
         if detail not in DETAIL_CHOICES:
             raise LineCollectorError(f"line_detail {detail!r} is not one of: {', '.join(DETAIL_CHOICES)}")
         self.detail = detail
-        self.backend = choose_line_backend(backend)
+        self.backend, self.reason = choose_line_backend(backend)
         self._ignore: FrozenSet[CodeType] = frozenset(ignore) | _own_code_objects()
         self._grouper = grouper
-        self._clock = clock
+        # The tracing controls' filter (include_files / exclude_files, filters.CodeFilter): code it does
+        # not RECORD is not counted at all; its time is the calling line's own, as a C function's is.
+        self._code_filter = code_filter
+        self._clock = clock  # None: the collector's own clock (tests give one the program moves)
         self._verdicts: Dict[CodeType, Optional[bool]] = {}
-        self._hook: Optional[Union[MonitoringLines, SettraceLines]] = None
+        self._hook: Optional[LineHook] = None
         self.warnings: List[str] = []
 
     @property
@@ -79,7 +100,7 @@ class LineCollector:
         except KeyError:
             pass
         verdict: Optional[bool]
-        if code in self._ignore:
+        if code in self._ignore or (self._code_filter is not None and self._code_filter(code) != RECORD):
             verdict = None
         elif self.detail == "all":
             verdict = True
@@ -97,16 +118,36 @@ class LineCollector:
             raise LineCollectorError("the line collector is already running")
         if self._grouper is None:
             self._grouper = default_grouper()  # now: the program may chdir later
-        hook: Union[MonitoringLines, SettraceLines]
-        if self.backend == "monitoring":
-            hook = MonitoringLines(self.keeps_lines, self._clock)
-        else:
-            hook = SettraceLines(self.keeps_lines, self._clock)
+        hook = self._make_hook()
         try:
             hook.install()
         except (NoToolIdError, TraceHookTaken) as exc:
             raise LineCollectorError(f"cannot record line statistics: {exc}") from None
         self._hook = hook
+
+    def _make_hook(self) -> LineHook:
+        backend = self.backend
+        if backend in C_LINE_BACKENDS:
+            module = load_c_extension()[0]
+            if backend == "c-monitoring":
+                return CMonitoringLines(module, self.keeps_lines, self._clock)
+            return CSettraceLines(module, self.keeps_lines, self._clock)
+        clock = self._clock or time.monotonic_ns
+        if backend == "monitoring":
+            return MonitoringLines(self.keeps_lines, clock)
+        return SettraceLines(self.keeps_lines, clock)
+
+    def snapshot(self) -> LineStats:
+        """The statistics so far, while counting; callable from any thread.
+
+        Hit counts, call counts and edge counts are exact up to the moment of the call. Times lag:
+        a line still running (and every frame still open) adds its current interval only when it
+        moves on, so the open lines of every thread are short by what they have run so far.
+        """
+        hook = self._hook
+        if hook is None:
+            raise LineCollectorError("the line collector is not running")
+        return stats_from_rows(hook.rows())
 
     def stop(self) -> LineStats:
         """Stop counting; frames still running end now. The statistics of every thread together."""
@@ -115,10 +156,20 @@ class LineCollector:
             raise LineCollectorError("the line collector is not running")
         hook.uninstall()
         self._hook = None
-        stop_ns = self._clock()
-        for thread in hook.threads:
-            thread.close_all(stop_ns)
-        return line_stats(hook.threads)
+        hook.close_all()
+        return stats_from_rows(hook.rows())
+
+
+class LineHook(Protocol):
+    """What installs a collector's hooks and reads its counts (both collectors, both hooks)."""
+
+    def install(self) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+    def close_all(self) -> None: ...
+
+    def rows(self) -> List[CodeRow]: ...
 
 
 _OWN_CODES: Optional[FrozenSet[CodeType]] = None
@@ -128,10 +179,10 @@ def _own_code_objects() -> FrozenSet[CodeType]:
     """The code of this package (the collector's start and stop run while it counts)."""
     global _OWN_CODES
     if _OWN_CODES is None:
-        from . import accounting, monitoring, settrace
+        from . import accounting, ccollector, monitoring, settrace
 
         pending: List[CodeType] = []
-        for module in (accounting, monitoring, settrace, sys.modules[__name__]):
+        for module in (accounting, ccollector, monitoring, settrace, sys.modules[__name__]):
             for value in list(vars(module).values()):
                 members = list(vars(value).values()) if isinstance(value, type) else [value]
                 for member in members:

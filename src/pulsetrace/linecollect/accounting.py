@@ -208,27 +208,53 @@ def _bare_qualname(code: CodeType) -> str:
     return str(getattr(code, "co_qualname", code.co_name))
 
 
+# What one thread counted for one code object, as both collectors hand it over (the C collector's
+# LineRecorder.rows() gives the same tuples): (code, detailed, calls, self_ns, total_ns,
+# [(line, hits, self_ns, total_ns)], [(calling line, callee code, count, total_ns)]).
+LineRow = Tuple[int, int, int, int]
+EdgeRow = Tuple[int, CodeType, int, int]
+CodeRow = Tuple[CodeType, bool, int, int, int, List[LineRow], List[EdgeRow]]
+
+
+def thread_rows(threads: Iterable[ThreadLines]) -> List[CodeRow]:
+    """The rows of every thread's counts. Safe while the threads still count (a snapshot from another
+    thread): each dict is copied in one step, and the lines still open lack their current interval."""
+    rows: List[CodeRow] = []
+    for thread in list(threads):
+        for code, data in list(thread.codes.items()):
+            lines = data.lines
+            line_rows = [] if lines is None else [(n, s[0], s[1], s[2]) for n, s in list(lines.items())]
+            edge_rows = [(line, callee, e[0], e[1]) for (line, callee), e in list(data.edges.items())]
+            detailed = lines is not None
+            rows.append((code, detailed, data.calls, data.self_ns, data.total_ns, line_rows, edge_rows))
+    return rows
+
+
+def stats_from_rows(rows: Iterable[CodeRow]) -> LineStats:
+    """One LineStats adding up the rows of every thread."""
+    rows = list(rows)
+    keys = code_keys({row[0] for row in rows} | {edge[1] for row in rows for edge in row[6]})
+    stats = LineStats()
+    for code, detailed, calls, self_ns, total_ns, lines, edges in rows:
+        key = keys[code]
+        if not detailed:
+            summary = stats.function(key)
+            summary.calls += calls
+            summary.self_ns += self_ns
+            summary.total_ns += total_ns
+        else:
+            for lineno, hits, line_self_ns, line_total_ns in lines:
+                stat = stats.line(key.filename, lineno)
+                stat.hits += hits
+                stat.self_ns += line_self_ns
+                stat.total_ns += line_total_ns
+        for caller_line, callee, count, edge_total_ns in edges:
+            edge = stats.edge(key.filename, caller_line, keys[callee])
+            edge.count += count
+            edge.total_ns += edge_total_ns
+    return stats
+
+
 def line_stats(threads: Iterable[ThreadLines]) -> LineStats:
     """One LineStats adding up what every thread counted."""
-    threads = list(threads)
-    keys = code_keys({code for thread in threads for code in thread.codes})
-    stats = LineStats()
-    for thread in threads:
-        for code, data in thread.codes.items():
-            key = keys[code]
-            if data.lines is None:
-                summary = stats.function(key)
-                summary.calls += data.calls
-                summary.self_ns += data.self_ns
-                summary.total_ns += data.total_ns
-            else:
-                for lineno, (hits, self_ns, total_ns) in data.lines.items():
-                    stat = stats.line(key.filename, lineno)
-                    stat.hits += hits
-                    stat.self_ns += self_ns
-                    stat.total_ns += total_ns
-            for (caller_line, callee), (count, total_ns, _) in data.edges.items():
-                edge = stats.edge(key.filename, caller_line, keys[callee])
-                edge.count += count
-                edge.total_ns += total_ns
-    return stats
+    return stats_from_rows(thread_rows(threads))

@@ -13,7 +13,7 @@ import threading
 from types import CodeType
 from typing import Any, Callable, Dict, List
 
-from .accounting import CODE, LINES, ThreadLines
+from .accounting import CODE, LINES, CodeRow, ThreadLines, thread_rows
 
 TOOL_NAME = "pulsetrace lines"
 TOOL_IDS = (5, 3, 4, 2, 1, 0)  # the core tries 4 first: start elsewhere so both usually get their first pick
@@ -44,8 +44,19 @@ class MonitoringLines:
         self.threads.append(state)  # list.append is atomic: threads may register at the same time
         return state
 
+    def close_all(self) -> None:
+        """Recording stopped: every frame still open on any thread ends now."""
+        stop_ns = self._clock()
+        for thread in list(self.threads):
+            thread.close_all(stop_ns)
+
+    def rows(self) -> List[CodeRow]:
+        """The counts so far (see accounting.thread_rows; safe while counting)."""
+        return thread_rows(self.threads)
+
     def install(self) -> None:
         monitoring = _monitoring
+        callbacks = self.make_callbacks()
         for tool_id in TOOL_IDS:
             if monitoring.get_tool(tool_id) is not None:
                 continue
@@ -57,16 +68,7 @@ class MonitoringLines:
             break
         else:
             raise NoToolIdError("no free sys.monitoring tool id for line statistics (ids 0-5 are all in use)")
-        events = monitoring.events
-        self._callbacks = {
-            events.PY_START: self._enter(resumed=False, can_disable=True),
-            events.PY_RESUME: self._enter(resumed=True, can_disable=True),
-            events.PY_THROW: self._enter(resumed=True, can_disable=False),  # cannot be DISABLEd
-            events.PY_RETURN: self._exit(can_disable=True),
-            events.PY_YIELD: self._exit(can_disable=True),
-            events.PY_UNWIND: self._exit(can_disable=False),
-            events.LINE: self._line(),
-        }
+        self._callbacks = callbacks
         mask = 0
         try:
             for event, callback in self._callbacks.items():
@@ -77,6 +79,24 @@ class MonitoringLines:
         except BaseException:
             self.uninstall()
             raise
+
+    @staticmethod
+    def events() -> Any:
+        """sys.monitoring.events."""
+        return _monitoring.events
+
+    def make_callbacks(self) -> Dict[int, Callable[..., Any]]:
+        """{event: callback} to register: one callback per event that starts, moves or ends a frame."""
+        events = self.events()
+        return {
+            events.PY_START: self._enter(resumed=False, can_disable=True),
+            events.PY_RESUME: self._enter(resumed=True, can_disable=True),
+            events.PY_THROW: self._enter(resumed=True, can_disable=False),  # cannot be DISABLEd
+            events.PY_RETURN: self._exit(can_disable=True),
+            events.PY_YIELD: self._exit(can_disable=True),
+            events.PY_UNWIND: self._exit(can_disable=False),
+            events.LINE: self._line(),
+        }
 
     def uninstall(self) -> None:
         monitoring = _monitoring

@@ -21,7 +21,7 @@ from types import CodeType, FrameType
 from typing import Any, Callable, Dict, List, Optional
 
 from ..pyframes import is_resumption
-from .accounting import CODE, LINES, ThreadLines
+from .accounting import CODE, LINES, CodeRow, ThreadLines, thread_rows
 
 GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 
@@ -52,6 +52,16 @@ class SettraceLines:
         self._local.state = state
         self.threads.append(state)
         return state
+
+    def close_all(self) -> None:
+        """Recording stopped: every frame still open on any thread ends now."""
+        stop_ns = self._clock()
+        for thread in list(self.threads):
+            thread.close_all(stop_ns)
+
+    def rows(self) -> List[CodeRow]:
+        """The counts so far (see accounting.thread_rows; safe while counting)."""
+        return thread_rows(self.threads)
 
     def install(self) -> None:
         holder = sys.gettrace()
