@@ -20,6 +20,7 @@ from typing import Dict, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl, quote
 
 from ..reports.heatmap import source_lines
+from ..reports.highlight import SHARED_CLASSES, source_runs
 from .files import read_text
 from .state import LiveState
 
@@ -144,7 +145,17 @@ class LiveRoutes:
         text = read_text(path)
         if text is None:
             return _text(404, "not found")
-        return _json({"id": file_id, "path": path, "lines": source_lines(text)})
+        # Highlighted as the heatmap is: Pygments' runs per line (remembered per text), drawn by the page.
+        runs = source_runs(text)
+        return _json(
+            {
+                "id": file_id,
+                "path": path,
+                "lines": source_lines(text),
+                "runs": runs,
+                "classes": SHARED_CLASSES.names,
+            }
+        )
 
 
 def split_target(target: str) -> Tuple[str, Dict[str, str]]:

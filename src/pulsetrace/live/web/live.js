@@ -2,7 +2,7 @@
 // One EventSource per page; every message is one tick of the server (see live/state.py).
 // Source lines are highlighted by the heatmap's own highlighter.
 
-import { highlightLines } from "./heatmap_highlight.js";
+import { lineHtml } from "./heatmap_highlight.js";
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
@@ -111,7 +111,7 @@ async function loadSource() {
   const source = await response.json();
   $("#where").textContent = source.path;
   document.title = source.path.split("/").pop() + " — pulsetrace live";
-  const highlighted = highlightLines(source.lines);
+  const highlighted = source.lines.map((text, i) => lineHtml(text, source.runs[i], source.classes));
   const body = highlighted
     .map(
       (html, i) =>
