@@ -22,9 +22,22 @@ The rule for files (documented in the README):
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import os
-from types import CodeType
-from typing import AbstractSet, Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple, TypeVar
+from types import CodeType, ModuleType
+from typing import (
+    AbstractSet,
+    Any,
+    Callable,
+    FrozenSet,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    TypeVar,
+)
 
 RECORD = 0
 SKIP = 1
@@ -58,6 +71,30 @@ def hidden_codes() -> Set[CodeType]:
     decorated while a Tracer records (``pulsetrace run`` starts recording before the program defines
     anything) is hidden from its first call on."""
     return _hidden_codes
+
+
+def module_code_objects(modules: Iterable[ModuleType]) -> FrozenSet[CodeType]:
+    """Every code object defined in these modules: their functions, methods (static, class, property
+    getters) and everything nested in them (closures, comprehensions). Pulsetrace's own collectors use
+    it to recognise their code, which must never show in what they record."""
+    pending: List[CodeType] = []
+    for module in modules:
+        for value in list(vars(module).values()):
+            members = list(vars(value).values()) if isinstance(value, type) else [value]
+            for member in members:
+                if isinstance(member, (staticmethod, classmethod)):
+                    member = member.__func__
+                if isinstance(member, property):
+                    member = member.fget
+                if getattr(member, "__module__", None) == module.__name__ and inspect.isfunction(member):
+                    pending.append(member.__code__)
+    found: Set[CodeType] = set()
+    while pending:
+        code = pending.pop()
+        if code not in found:
+            found.add(code)
+            pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
+    return frozenset(found)
 
 
 def is_frozen_file(filename: str) -> bool:

@@ -82,7 +82,6 @@ in the calling thread. The monitoring backend keeps its callbacks and stays bala
 
 from __future__ import annotations
 
-import inspect
 import sys
 import threading
 import time
@@ -92,6 +91,7 @@ from typing import FrozenSet, List, Optional
 
 from . import pyframes, pymonitoring, pyprofile, pysession
 from .cores import BACKENDS, CoreConfig, CoreError
+from .filters import module_code_objects
 from .pyframes import C_CALLABLE_TYPES, c_function_name
 from .pymonitoring import TOOL_IDS, TOOL_NAME, MonitoringSession
 from .pyprofile import ProfileSession
@@ -187,22 +187,5 @@ def _own_code_objects() -> FrozenSet[CodeType]:
     """Every code object of the Python core's modules (callbacks included): none may appear in a trace."""
     global _OWN_CODES
     if _OWN_CODES is None:
-        pending: List[CodeType] = []
-        for module in _OWN_MODULES:
-            for value in list(vars(module).values()):
-                members = list(vars(value).values()) if isinstance(value, type) else [value]
-                for member in members:
-                    if isinstance(member, (staticmethod, classmethod)):
-                        member = member.__func__
-                    if isinstance(member, property):
-                        member = member.fget
-                    if getattr(member, "__module__", None) == module.__name__ and inspect.isfunction(member):
-                        pending.append(member.__code__)
-        found = set()
-        while pending:
-            code = pending.pop()
-            if code not in found:
-                found.add(code)
-                pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
-        _OWN_CODES = frozenset(found)
+        _OWN_CODES = module_code_objects(_OWN_MODULES)
     return _OWN_CODES

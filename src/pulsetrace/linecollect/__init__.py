@@ -16,7 +16,6 @@ file. pulsetrace's own code is never counted, nor code the tracing controls' fil
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Callable, Collection, Dict, FrozenSet, List, Optional, Protoc
 
 from ..extension import load_c_extension
 from ..filegroups import SITE_PACKAGES, STDLIB, FileGrouper, default_grouper
-from ..filters import RECORD
+from ..filters import RECORD, module_code_objects
 from ..model.lines import LineStats
 from .accounting import CodeRow, stats_from_rows
 from .ccollector import CMonitoringLines, CSettraceLines
@@ -181,20 +180,6 @@ def _own_code_objects() -> FrozenSet[CodeType]:
     if _OWN_CODES is None:
         from . import accounting, ccollector, monitoring, settrace
 
-        pending: List[CodeType] = []
-        for module in (accounting, ccollector, monitoring, settrace, sys.modules[__name__]):
-            for value in list(vars(module).values()):
-                members = list(vars(value).values()) if isinstance(value, type) else [value]
-                for member in members:
-                    if isinstance(member, property):
-                        member = member.fget
-                    if getattr(member, "__module__", None) == module.__name__ and inspect.isfunction(member):
-                        pending.append(member.__code__)
-        found = set()
-        while pending:
-            code = pending.pop()
-            if code not in found:
-                found.add(code)
-                pending.extend(const for const in code.co_consts if isinstance(const, CodeType))
-        _OWN_CODES = frozenset(found)
+        own_modules = (accounting, ccollector, monitoring, settrace, sys.modules[__name__])
+        _OWN_CODES = module_code_objects(own_modules)
     return _OWN_CODES
