@@ -20,6 +20,7 @@ from .pysession import (
     Session,
     close_lost_c_calls,
 )
+from .toolids import claim_free_tool_id
 
 TOOL_NAME = "pulsetrace"
 TOOL_IDS = (4, 3, 5, 2, 1, 0)  # general-purpose ids first; 0-2 and 5 are customary for other tools
@@ -38,15 +39,9 @@ class MonitoringSession(Session):
 
     def install(self) -> None:
         monitoring = _monitoring
-        for tool_id in TOOL_IDS:
-            if monitoring.get_tool(tool_id) is not None:
-                continue
-            try:
-                monitoring.use_tool_id(tool_id, TOOL_NAME)
-            except ValueError:  # taken between the check and the claim
-                continue
+        tool_id = claim_free_tool_id(TOOL_IDS, TOOL_NAME)
+        if tool_id is not None:
             self.tool_id = tool_id
-            break
         else:
             holders = ", ".join(f"{i}={monitoring.get_tool(i)!r}" for i in sorted(TOOL_IDS))
             raise CoreError(

@@ -13,6 +13,7 @@ import threading
 from types import CodeType
 from typing import Any, Callable, Dict, List
 
+from ..toolids import claim_free_tool_id
 from .accounting import CODE, LINES, CodeRow, ThreadLines, thread_rows
 
 TOOL_NAME = "pulsetrace lines"
@@ -57,15 +58,9 @@ class MonitoringLines:
     def install(self) -> None:
         monitoring = _monitoring
         callbacks = self.make_callbacks()
-        for tool_id in TOOL_IDS:
-            if monitoring.get_tool(tool_id) is not None:
-                continue
-            try:
-                monitoring.use_tool_id(tool_id, TOOL_NAME)
-            except ValueError:  # taken between the check and the claim
-                continue
+        tool_id = claim_free_tool_id(TOOL_IDS, TOOL_NAME)
+        if tool_id is not None:
             self.tool_id = tool_id
-            break
         else:
             raise NoToolIdError("no free sys.monitoring tool id for line statistics (ids 0-5 are all in use)")
         self._callbacks = callbacks

@@ -23,6 +23,7 @@ from types import CodeType, FrameType
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..model.lines import LineStats
+from ..toolids import claim_free_tool_id
 from .files import FileSet
 
 TOOL_NAME = "pulsetrace-live"
@@ -164,14 +165,9 @@ class LineCollector:
     # 3.12+: sys.monitoring, LINE events only
     def _start_monitoring(self) -> None:
         monitoring: Any = getattr(sys, "monitoring")  # noqa: B009
-        for tool_id in TOOL_IDS:
-            if monitoring.get_tool(tool_id) is None:
-                try:
-                    monitoring.use_tool_id(tool_id, TOOL_NAME)
-                except ValueError:
-                    continue
-                self._tool_id = tool_id
-                break
+        tool_id = claim_free_tool_id(TOOL_IDS, TOOL_NAME)
+        if tool_id is not None:
+            self._tool_id = tool_id
         else:
             self._running = False
             raise CollectorError("no free sys.monitoring tool id: ids 0-5 are all in use")
