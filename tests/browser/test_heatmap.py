@@ -345,7 +345,13 @@ def test_new_data_redraws_the_view_in_place(page: Any, heatmap: Tuple[str, Dict[
         shapes["path"],
     )
     rows = {row[0]: row for row in shapes["lines"]}
-    assert page.inner_text("#L5 .hits") == f"{rows[5][1] * 2:,}"
+    expected = f"{rows[5][1] * 2:,}"
+    # The page draws a file's rows in blocks (the ones near the view first), so the new numbers may
+    # land a frame after update() returns: wait for them, then check.
+    page.wait_for_function(
+        "expected => document.querySelector('#L5 .hits')?.textContent === expected", arg=expected
+    )
+    assert page.inner_text("#L5 .hits") == expected
     assert "shapes.py" in page.inner_text(".crumbs")
 
 
