@@ -23,10 +23,16 @@ Two ways lead to a child process:
   program runs traced, as a new track of the same pid. ``os.spawn*`` forks, then execs in the child:
   that child records nothing before its exec.
 
-Not reached: other interpreters (another Python version; a virtual environment's ``python`` is the
-same interpreter and is reached), commands run through a shell (``shell=True``, ``bash -c``,
-``os.system``), and multiprocessing's other helper process (its resource tracker, which lives until
-the program has ended).
+- Other programs that are, or may start, a Python interpreter (another Python, a shell, ``env``, a
+  ``#!`` script of Python; ``os.system``'s shell): they start with the run's variables in their
+  environment, and every Python they start records itself (pulsetrace.childenv). Any other program
+  is started as it was asked.
+
+Before any ``os.exec*`` that succeeds the process's recording would be gone with it: the session
+saves it first (``before_exec``, ``before_other_exec``), and starts recording again if the exec
+fails after all (``after_failed_exec``). Not reached: multiprocessing's other helper process (its
+resource tracker, which lives until the program has ended) and Pythons that ignore the environment
+(``-E``, ``-I``).
 """
 
 from __future__ import annotations
@@ -34,11 +40,19 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
+from .childenv import (
+    RUN_VARIABLE,
+    env_list_with_run,
+    environment_with_run,
+    is_python_by_name,
+    reaches_python,
+    variables,
+)
 from .children import ChildTracing, traced_program
 from .filters import ignore_function
-from .pycommand import PythonCommand
+from .pycommand import PythonCommand, describe_program, parse_python_command
 
 _current: Optional[ChildTracing] = None  # the run whose children this process traces now
 _fork_callback: Optional[Callable[[], None]] = None
@@ -50,23 +64,42 @@ _real_fork: Any = None
 _real_execv: Any = None
 _real_execve: Any = None
 _real_spawnvef: Any = None
-# The session's, called before this process replaces itself by a traced program (os.exec*): it saves
-# what it recorded, and may give the command line to run instead (None: a descendant's, the default).
-BeforeExec = Callable[[Any, PythonCommand], Optional[List[Any]]]
+_real_system: Any = None
+# The session's, called before this process replaces itself by a Python program of this interpreter
+# (os.exec*): it saves what it recorded, and may give the command line to run instead (None: a
+# descendant's, the default).
+BeforeExec = Callable[[Any, PythonCommand], Optional[List[Any]]]  # (argv, its command)
+# The session's, called before this process replaces itself by any other program: it saves what it
+# recorded; False when that ended the run (the root's), so the new program is not reached.
+BeforeOtherExec = Callable[[], bool]
 _before_exec: Optional[BeforeExec] = None
+_before_other_exec: Optional[BeforeOtherExec] = None
+_after_failed_exec: Optional[Callable[[], None]] = None
 
 
 def install(
-    tracing: ChildTracing, on_fork_in_child: Callable[[], None], before_exec: Optional[BeforeExec] = None
+    tracing: ChildTracing,
+    on_fork_in_child: Callable[[], None],
+    before_exec: Optional[BeforeExec] = None,
+    before_other_exec: Optional[BeforeOtherExec] = None,
+    after_failed_exec: Optional[Callable[[], None]] = None,
 ) -> None:
     """Trace this process's children as part of ``tracing``'s run: rewrite the commands that start
-    this interpreter, call ``on_fork_in_child`` in the child of every fork, and ``before_exec``
-    before the process replaces itself by a Python program."""
+    this interpreter, give the run's variables to commands that may start another Python, call
+    ``on_fork_in_child`` in the child of every fork, ``before_exec`` before the process replaces
+    itself by a Python program, ``before_other_exec`` before it replaces itself by anything else,
+    and ``after_failed_exec`` when such an exec failed after all."""
     global _current, _fork_callback, _fork_handler_registered, _real_fork_exec, _real_posix_spawn, _real_fork
-    global _before_exec, _real_execv, _real_execve, _real_spawnvef
+    global _before_exec, _real_execv, _real_execve, _real_spawnvef, _before_other_exec, _after_failed_exec
+    global _real_system
     _current = tracing
     _fork_callback = on_fork_in_child
     _before_exec = before_exec
+    _before_other_exec = before_other_exec
+    _after_failed_exec = after_failed_exec
+    if _real_system is None and hasattr(os, "system"):
+        _real_system = _in_place_of(os.system, _system)
+        os.system = _system
     if not _fork_handler_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)  # for good: handlers cannot be removed
         _fork_handler_registered = True
@@ -115,10 +148,14 @@ def _in_place_of(real: Any, wrapper: Any) -> Any:
 def uninstall() -> None:
     """Children started from now on are not traced."""
     global _current, _fork_callback, _real_fork_exec, _real_posix_spawn, _real_fork, _before_exec
-    global _real_execv, _real_execve, _real_spawnvef
+    global _real_execv, _real_execve, _real_spawnvef, _before_other_exec, _after_failed_exec, _real_system
     _current = None
     _fork_callback = None
-    _before_exec = None
+    _before_exec = _before_other_exec = _after_failed_exec = None
+    if _real_system is not None:
+        if os.system is _system:
+            os.system = _real_system
+        _real_system = None
     for name, wrapper, real in (("execv", _execv, _real_execv), ("execve", _execve, _real_execve)):
         if real is not None and getattr(os, name) is wrapper:
             setattr(os, name, real)
@@ -173,24 +210,41 @@ def _is_this_interpreter(path: Any) -> bool:
 # trace shows the program's Popen._execute_child or Process.start, not the fork or exec inside).
 
 
+class Launch(NamedTuple):
+    """How a command that starts a new program is started: ``argv`` (rewritten, or as given);
+    ``traced``, what the child runs when the root should wait for it to record (None: nothing to
+    wait for); ``reached``, whether it gets the run's variables (pulsetrace.childenv)."""
+
+    argv: Any
+    traced: Optional[str] = None
+    reached: bool = False
+
+
 @ignore_function
-def _rewritten(candidates: Any, argv: Any) -> Tuple[Any, Optional[str]]:
-    """The argv to start instead, and what the child runs (None: it is not traced, argv is unchanged);
-    ``candidates``: the executable's possible paths, tried in turn as execve would."""
+def _launch(candidates: Any, argv: Any) -> Launch:
+    """How to start ``argv``; ``candidates``: the executable's possible paths, tried in turn as execve
+    would."""
     tracing = _current
     if tracing is None or not isinstance(argv, (list, tuple)):
-        return argv, None
+        return Launch(argv)
     executable = _first_executable(candidates)
-    if executable is None or not _is_this_interpreter(executable):
-        return argv, None
+    if executable is None:
+        return Launch(argv)
     try:
-        command = traced_program(argv)
-        if command is None:
-            forkserver = tracing.forkserver_command(argv)
-            return (argv, None) if forkserver is None else (forkserver, None)  # not waited for
-        return tracing.rewrite(argv[0], command), command.describe()
+        if _is_this_interpreter(executable):
+            command = traced_program(argv)
+            if command is None:
+                forkserver = tracing.forkserver_command(argv)
+                return Launch(argv if forkserver is None else forkserver)  # neither is waited for
+            return Launch(tracing.rewrite(argv[0], command), command.describe())
+        if not reaches_python(executable):
+            return Launch(argv)
+        if is_python_by_name(executable) and argv:  # another Python: it records itself, wait for it
+            other = parse_python_command(list(argv[1:]))
+            return Launch(argv, None if other is None else describe_program([executable, *argv[1:]]), True)
+        return Launch(argv, None, True)  # a shell or a launcher: whatever Python it starts records
     except Exception:  # a command pulsetrace cannot read runs as it was given
-        return argv, None
+        return Launch(argv)
 
 
 @ignore_function
@@ -198,6 +252,24 @@ def _note_started(pid: Any, command: Optional[str]) -> None:
     tracing = _current
     if tracing is not None and command is not None and isinstance(pid, int) and pid > 0:
         tracing.note_started(pid, command)
+
+
+@ignore_function
+def _env_list_reaching(env_list: Any) -> Any:
+    tracing = _current
+    try:
+        return env_list if tracing is None else env_list_with_run(env_list, tracing.directory)
+    except Exception:
+        return env_list
+
+
+@ignore_function
+def _environment_reaching(env: Any) -> Any:
+    tracing = _current
+    try:
+        return env if tracing is None else environment_with_run(env, tracing.directory)
+    except Exception:
+        return env
 
 
 def _first_executable(candidates: Any) -> Any:
@@ -211,59 +283,155 @@ def _first_executable(candidates: Any) -> Any:
     return None
 
 
+_ENV_LIST = 3  # fork_exec(args, executable_list, close_fds, pass_fds, cwd, env_list, ...): 3.9-3.13
+
+
 def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> Any:
-    args, command = _rewritten(executable_list, args)
+    launch = _launch(executable_list, args)
+    if launch.reached and len(rest) > _ENV_LIST:
+        rest = (*rest[:_ENV_LIST], _env_list_reaching(rest[_ENV_LIST]), *rest[_ENV_LIST + 1 :])
     _in_spawn.active = True
     try:
-        pid = _real_fork_exec(args, executable_list, *rest, **kwargs)
+        pid = _real_fork_exec(launch.argv, executable_list, *rest, **kwargs)
     finally:
         _in_spawn.active = False
-    _note_started(pid, command)
+    _note_started(pid, launch.traced)
     return pid
 
 
 def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
-    argv, command = _rewritten([path], argv)
-    pid = _real_posix_spawn(path, argv, *rest, **kwargs)
-    _note_started(pid, command)
+    launch = _launch([path], argv)
+    if launch.reached and rest:
+        rest = (_environment_reaching(rest[0]), *rest[1:])
+    pid = _real_posix_spawn(path, launch.argv, *rest, **kwargs)
+    _note_started(pid, launch.traced)
     return pid
 
 
+class ExecPlan(NamedTuple):
+    """How to run ``os.exec*``: ``argv``; ``env`` to pass (None: as the call had it); whether this
+    process's recording was saved first, and who to tell if the exec fails."""
+
+    argv: Any
+    env: Any = None
+    saved: bool = False
+    after_failure: Optional[Callable[[], None]] = None
+
+
 @ignore_function
-def _rewritten_exec(path: Any, argv: Any) -> Any:
-    """The argv to exec instead of ``argv``: a Python program runs traced (after this process's
-    session saved what it recorded); anything else is left as it is."""
-    tracing = _current
+def _exec_plan(path: Any, argv: Any, env: Any) -> ExecPlan:
+    """What to exec instead of ``argv``: this process saves what it recorded first; a Python program
+    of this interpreter runs traced; another program that may start Python gets the run's
+    variables; anything else is left as it is."""
+    tracing, after_failure = _current, _after_failed_exec
     if tracing is None or not isinstance(argv, (list, tuple)) or not argv:
-        return argv
-    if _first_executable([path]) is None or not _is_this_interpreter(path):
-        return argv
-    try:
-        command = traced_program(argv)
-    except Exception:
-        return argv
-    if command is None:
-        return argv
-    before = _before_exec
-    if before is not None:
+        return ExecPlan(argv)
+    executable = _first_executable([path])
+    if executable is None:
+        return ExecPlan(argv)  # the exec fails as it would have: nothing to save for
+    command: Optional[PythonCommand] = None
+    if _is_this_interpreter(executable):
         try:
-            instead = before(argv[0], command)
+            command = traced_program(argv)
         except Exception:
-            instead = None
-        if instead is not None:
-            return instead
-    try:
-        return tracing.rewrite(argv[0], command)
-    except Exception:
-        return argv
+            command = None
+    if command is not None:
+        before = _before_exec
+        instead: Any = None
+        if before is not None:
+            try:
+                instead = before(argv, command)
+            except Exception:
+                instead = None
+        if instead is None:
+            try:
+                instead = tracing.rewrite(argv[0], command)
+            except Exception:
+                instead = argv
+        return ExecPlan(instead, None, before is not None, after_failure)
+    other = _before_other_exec
+    goes_on = True
+    if other is not None:
+        try:
+            goes_on = other()
+        except Exception:
+            goes_on = False
+    if goes_on and reaches_python(executable):
+        try:
+            return ExecPlan(
+                argv, environment_with_run(env, tracing.directory), other is not None, after_failure
+            )
+        except Exception:
+            pass
+    return ExecPlan(argv, env, other is not None, after_failure)
+
+
+@ignore_function
+def _exec_failed(plan: ExecPlan) -> None:
+    if plan.saved and plan.after_failure is not None:
+        try:
+            plan.after_failure()
+        except Exception:
+            pass
 
 
 def _execv(path: Any, argv: Any) -> Any:
-    return _real_execv(path, _rewritten_exec(path, argv))
+    real_execv, real_execve = _real_execv, _real_execve  # saving first may remove the hooks
+    plan = _exec_plan(path, argv, None)
+    try:
+        if plan.env is not None:
+            return real_execve(path, plan.argv, plan.env)
+        return real_execv(path, plan.argv)
+    except BaseException:
+        _exec_failed(plan)
+        raise
 
 
 def _execve(path: Any, argv: Any, env: Any) -> Any:
-    return _real_execve(path, _rewritten_exec(path, argv), env)
+    real_execve = _real_execve  # saving first may remove the hooks
+    plan = _exec_plan(path, argv, env)
+    try:
+        return real_execve(path, plan.argv, plan.env)
+    except BaseException:
+        _exec_failed(plan)
+        raise
+
+
+@ignore_function
+def _set_variables() -> Optional[List[Tuple[str, Optional[str]]]]:
+    """os.system's shell inherits this process's environment: the run's variables go there (not
+    into os.environ, which the program reads) for the call; what to put back after it."""
+    tracing = _current
+    if tracing is None:
+        return None
+    before = [(name, os.environ.get(name)) for name in ("PYTHONPATH", RUN_VARIABLE)]
+    try:
+        for name, value in variables(tracing.directory, before[0][1]).items():
+            os.putenv(name, value)
+    except Exception:
+        pass
+    return before
+
+
+@ignore_function
+def _put_back(before: Optional[List[Tuple[str, Optional[str]]]]) -> None:
+    for name, value in before or ():
+        try:
+            if value is None:
+                os.unsetenv(name)
+            else:
+                os.putenv(name, value)
+        except Exception:
+            pass
+
+
+def _system(command: Any) -> Any:
+    real_system = _real_system
+    before = _set_variables()
+    try:
+        return real_system(command)
+    finally:
+        _put_back(before)
 
 
 def _spawnvef(*args: Any, **kwargs: Any) -> Any:

@@ -31,8 +31,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple
 
+from .childenv import write_boot_file
 from .model import ProcessTrace, Trace
 from .model.build import SourceTexts, source_files
 from .model.combine import HISTORY, give_unique_pids
@@ -63,6 +64,9 @@ _HELPER_CODE_PREFIXES = (
     _FORKSERVER_CODE_PREFIX,
     "from multiprocessing.semaphore_tracker import",
 )
+
+# How multiprocessing's spawn start method starts a child (describe_program's words).
+_SPAWN_COMMAND = "python -c from multiprocessing.spawn import spawn_main"
 
 # The code a rewritten command runs with ``-c``: load pulsetrace from the root's installation without
 # touching sys.path (the program must find the sys.path it would have), then run the command line.
@@ -145,6 +149,7 @@ class Collected:
     traces: List[Trace] = field(default_factory=list)  # one per descendant that saved
     still_running: List[Tuple[int, str]] = field(default_factory=list)  # (pid, command)
     ended_unsaved: List[Tuple[int, str]] = field(default_factory=list)  # killed before saving
+    never_recorded: List[Tuple[int, str]] = field(default_factory=list)  # ended before recording
     unreadable: List[str] = field(default_factory=list)  # messages
 
 
@@ -163,6 +168,7 @@ class ChildTracing:
         values = _options_to_json(options)
         with open(os.path.join(directory, SPEC_FILE), "w", encoding="utf-8") as file:
             json.dump({"options": values, "root_pid": os.getpid()}, file)
+        write_boot_file(directory)
         return cls(directory, _options_from_json(values))
 
     @classmethod
@@ -251,6 +257,10 @@ class ChildTracing:
         for stem, pid, command in self._marks(MARK_SUFFIX):
             if not os.path.exists(os.path.join(self.directory, stem + TRACE_SUFFIX)) and not _alive(pid):
                 found.ended_unsaved.append((pid, command))
+        seen = self._pids_seen()
+        for _, pid, command in self._marks(STARTED_SUFFIX):
+            if pid not in seen and not _alive(pid):  # ended (SIGTERM while starting up?) before recording
+                found.never_recorded.append((pid, command))
         from .model.native import TraceFileError, read_trace
 
         for name in sorted(os.listdir(self.directory), key=_by_start_then_pid):
@@ -289,11 +299,17 @@ class ChildTracing:
         """(pid, command) of the descendants that run and have not left their trace yet: those
         recording, and those started that have not begun recording (nor ended)."""
         recording = self._marks(MARK_SUFFIX)
-        seen = {pid for _, pid, _ in recording}
-        saved = [name for name in os.listdir(self.directory) if name.endswith(TRACE_SUFFIX)]
-        seen.update(_by_start_then_pid(name)[1] for name in saved)
+        seen = self._pids_seen(recording)
         starting = [mark for mark in self._marks(STARTED_SUFFIX) if mark[1] not in seen]
         return [(pid, command) for _, pid, command in recording + starting if _alive(pid)]
+
+    def _pids_seen(self, recording: Optional[List[Tuple[str, int, str]]] = None) -> Set[int]:
+        """The pids that began recording: marked running, or saved."""
+        marks = self._marks(MARK_SUFFIX) if recording is None else recording
+        seen = {pid for _, pid, _ in marks}
+        saved = [name for name in os.listdir(self.directory) if name.endswith(TRACE_SUFFIX)]
+        seen.update(_by_start_then_pid(name)[1] for name in saved)
+        return seen
 
     def note_started(self, pid: int, command: str) -> None:
         """In the parent: child ``pid`` was started and will record itself (see the module's doc)."""
@@ -355,6 +371,8 @@ def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> 
     if started_by == "fork":
         return f"{process.name} (fork)"
     command = slot.command
+    if command.startswith(_SPAWN_COMMAND):  # ended before multiprocessing gave it its name
+        return "multiprocessing spawn child"
     return command if len(command) <= 60 else command[:59] + "…"
 
 
@@ -377,7 +395,35 @@ def with_descendants(trace: Trace, collected: Collected) -> Trace:
         if pids.count(process.pid) > 1:  # one pid, two programs: the second gets a pid of its own
             process.metadata.setdefault(HISTORY, []).append({"source": "os.exec* in one process"})
     give_unique_pids(processes)
+    lost = lost_children(collected)
+    if lost:
+        root.metadata["children_lost"] = lost
     return Trace(processes)
+
+
+LOST_STILL_RUNNING = "still running when the trace was saved"
+LOST_UNSAVED = "ended without saving its trace (killed by SIGKILL?)"
+LOST_UNRECORDED = "ended before it began recording (killed while starting up?)"
+LOST_UNREADABLE = "its trace could not be read"
+
+
+def lost_children(collected: Collected) -> List[Dict[str, Any]]:
+    """The descendants that are not in the trace, and why: for the root's metadata
+    (``children_lost``) and the end of the run."""
+    lost: List[Dict[str, Any]] = [
+        {"pid": pid, "command": command, "why": LOST_STILL_RUNNING}
+        for pid, command in collected.still_running
+    ]
+    lost += [
+        {"pid": pid, "command": command, "why": LOST_UNSAVED} for pid, command in collected.ended_unsaved
+    ]
+    lost += [
+        {"pid": pid, "command": command, "why": LOST_UNRECORDED} for pid, command in collected.never_recorded
+    ]
+    lost += [
+        {"pid": 0, "command": "", "why": f"{LOST_UNREADABLE}: {message}"} for message in collected.unreadable
+    ]
+    return lost
 
 
 def traced_program(argv: Sequence[Any]) -> Optional[PythonCommand]:

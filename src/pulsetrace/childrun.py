@@ -17,6 +17,7 @@ from typing import List, Optional
 from . import childhooks, runner
 from .children import CHILD_OF_FLAG, FORKSERVER_OF_FLAG, ROOT_OF_FLAG, ChildTracing
 from .pycommand import CODE, MODULE, SCRIPT, describe_program
+from .session import start_descendant
 
 
 def child_main() -> int:
@@ -96,16 +97,6 @@ def run_forkserver(code: str, directory: str) -> int:
 
 def _start_forked_child(run: ChildTracing, parent_pid: int) -> None:
     """In a process the forkserver forked: record it into a slot of the run (nothing if the run is over)."""
-    session: Optional[runner.TraceSession] = None
-    try:
-        if not os.path.isdir(run.directory):
-            return  # the program has ended and its trace is saved: nothing would collect this one
-        slot = run.new_slot("a process of multiprocessing's forkserver")
-        session = runner.TraceSession(
-            slot.trace_path, options=run.options, quiet=True, children_of=run, slot=slot
-        )
-        session.parent_pid, session.started_by = parent_pid, "forkserver"
-        session.start()
-    except BaseException:  # nothing may escape a fork handler: python would print it
-        if session is not None and session.slot is not None:
-            session.slot.release()
+    start_descendant(
+        run, "a process of multiprocessing's forkserver", started_by="forkserver", parent_pid=parent_pid
+    )

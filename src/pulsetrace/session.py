@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 from types import FrameType
-from typing import Any, Callable, List, NoReturn, Optional, TextIO
+from typing import Any, Callable, List, NoReturn, Optional, TextIO, Tuple
 
 from . import childhooks
 from .children import (
@@ -32,6 +32,7 @@ from .children import (
     ChildTracing,
     Collected,
     as_descendant,
+    lost_children,
     wait_from_environment,
     with_descendants,
 )
@@ -114,6 +115,9 @@ class TraceSession:
         self.slot = slot
         self.parent_pid = os.getppid() if slot is not None else 0
         self.started_by = "exec" if slot is not None else ""
+        # The root's own part, saved before it replaced itself by a traced program (os.exec*): marked
+        # if the exec fails after all (_after_failed_exec).
+        self._replaced_part: Optional[Tuple[Tracer, ChildSlot]] = None
 
     # -- reporting ---------------------------------------------------------------------------------
 
@@ -173,7 +177,13 @@ class TraceSession:
                 self._report_error("note: child processes will not be traced", exc)
                 return
         if self.children is not None:
-            childhooks.install(self.children, self._after_fork_in_child, self._before_exec)
+            childhooks.install(
+                self.children,
+                self._after_fork_in_child,
+                self._before_exec,
+                self._before_other_exec,
+                self._after_failed_exec,
+            )
 
     def _end_children(self) -> None:
         """This process's part in the run is over: release its slot, or (the root) remove the run."""
@@ -209,7 +219,7 @@ class TraceSession:
             self._report_error("could not trace a forked child process", exc)
             self._state = _DONE
 
-    def _before_exec(self, argv0: Any, command: PythonCommand) -> Optional[List[Any]]:
+    def _before_exec(self, argv: Any, command: PythonCommand) -> Optional[List[Any]]:
         """Before this process replaces itself by a traced Python program (os.exec*): save what it
         recorded. A descendant saves into its slot, and the new program is a descendant of its own;
         the root saves its part of the run beside the descendants', and the new program takes its
@@ -245,7 +255,46 @@ class TraceSession:
             atexit.unregister(self.finish)
         except Exception:
             pass
-        return run.rewrite_as_root(argv0, command, self.output_path, self.quiet)
+        self._replaced_part = (tracer, slot) if tracer is not None else None
+        return run.rewrite_as_root(argv[0], command, self.output_path, self.quiet)
+
+    def _before_other_exec(self) -> bool:
+        """Before this process replaces itself by a program that is not a Python program of this
+        interpreter (os.exec*): save what it recorded, which would be gone with it. A descendant's run
+        goes on (a Python the new program starts is reached, pulsetrace.childenv); the root's ends
+        here: it waits for its descendants and saves the run's trace (False)."""
+        if os.getpid() != self.pid or self._state != _RUNNING:
+            return self.slot is not None or os.getpid() != self.pid  # not recording here (os.spawn*)
+        self._replaced_part = None
+        self.finish()
+        return self.slot is not None
+
+    def _after_failed_exec(self) -> None:
+        """The os.exec* that this process saved its recording for failed: it goes on, so record it
+        again. A descendant records into a new slot; the root goes on with the run, and the part it
+        saved is marked as such (its exec failed). Once the root has saved the run's whole trace
+        (another program), the rest is not recorded, and the root says so."""
+        if os.getpid() != self.pid or self._state != _DONE:
+            return
+        part, self._replaced_part = self._replaced_part, None
+        if self.slot is None and part is None:
+            self.report(
+                "note: the trace was saved before os.exec*, which failed: "
+                "the rest of the program is not traced"
+            )
+            return
+        if part is not None:
+            tracer, slot = part
+            try:
+                process = tracer.trace.process()
+                process.metadata["exec_failed"] = process.metadata.pop("replaced_by", "")
+                save(tracer.trace, slot.trace_path)
+            except BaseException as exc:
+                self._report_error("could not mark the part saved before a failed os.exec*", exc)
+        if self.slot is not None and self.children is not None:
+            self.slot = self.children.new_slot(self.slot.command)
+        self._state = _IDLE
+        self.start()
 
     def _install_hooks(self) -> None:
         atexit.register(self.finish)
@@ -341,6 +390,7 @@ class TraceSession:
                 self.report(
                     f"wrote {result.calls} calls ({format_size(result.bytes_written)}) to "
                     + ("standard output" if self.output == "-" else self.output)
+                    + (_lost_clause(collected) if collected is not None else "")
                 )
         self._end_children()
         self._done()
@@ -381,6 +431,11 @@ class TraceSession:
             self.report(
                 f"note: child process {pid} ({command}) ended without saving its trace (killed?): "
                 "it is not in the trace"
+            )
+        for pid, command in collected.never_recorded:
+            self.report(
+                f"note: child process {pid} ({command}) ended before it began recording (killed while "
+                "starting up?): it is not in the trace"
             )
         for message in collected.unreadable:
             self.report(f"note: a child process's trace could not be read: {message}")
@@ -469,6 +524,42 @@ class TraceSession:
         self._uninstall_hooks()
         if self._terminate_after:
             _die_by_signal(signal.SIGTERM, self._real_exit)
+
+
+def _lost_clause(collected: Collected) -> str:
+    """The end of the run's last line when child processes are missing from the trace (the notes
+    before it say why, one by one; the trace's metadata says so too, ``children_lost``)."""
+    lost = lost_children(collected)
+    if not lost:
+        return ""
+    pids = [str(entry["pid"]) for entry in lost if entry["pid"]]
+    count = len(lost)
+    return f"; {count} child process{'es' if count > 1 else ''} lost" + (
+        f" (pid {', '.join(pids)})" if pids else ""
+    )
+
+
+def start_descendant(
+    run: ChildTracing, command: str, *, started_by: str, parent_pid: int
+) -> Optional[TraceSession]:
+    """Record this process from now on into a slot of ``run`` (nothing if the run is over), as a
+    descendant that ``command`` names, started by ``started_by`` (fork, exec, forkserver) from
+    ``parent_pid``; it saves when the process ends. For processes that pulsetrace did not start
+    itself: one forked by multiprocessing's forkserver, one reached through its environment
+    (pulsetrace.childenv), the child of a fork under ``Tracer(trace_children=True)``."""
+    session: Optional[TraceSession] = None
+    try:
+        if not os.path.isdir(run.directory):
+            return None  # the program has ended and its trace is saved: nothing would collect this one
+        slot = run.new_slot(command)
+        session = TraceSession(slot.trace_path, options=run.options, quiet=True, children_of=run, slot=slot)
+        session.parent_pid, session.started_by = parent_pid, started_by
+        session.start()
+        return session
+    except BaseException:  # called from fork handlers and while python starts: nothing may escape
+        if session is not None and session.slot is not None:
+            session.slot.release()
+        return None
 
 
 class UntracedSession(TraceSession):

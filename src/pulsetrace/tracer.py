@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from types import CodeType, FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Optional, Sequence, Set, Type, Union
 
 from . import cores
+from .config import DEFAULT_OUTPUT
 from .cores import Core, CoreConfig, CoreError
 from .custom import CustomRecording, EventLog, gcevents, printing
 from .custom.exceptions import exception_sink
@@ -20,6 +22,7 @@ from .recording import Recording
 from .reprs import DEFAULT_REPR_LIMIT
 
 if TYPE_CHECKING:  # writers are imported when a trace is saved, not when pulsetrace is
+    from .tracerfamily import TracerFamily
     from .writers import SaveResult
 
 
@@ -39,6 +42,9 @@ class Tracer:
     """Records every Python and C function call of every thread between start() and stop().
 
     ``with Tracer(output="trace.json"):`` records the block and saves it on exit.
+    ``trace_children=True`` records the child processes started meanwhile too (fork,
+    multiprocessing, subprocess, os.exec*; pulsetrace.tracerfamily): stop() waits up to
+    ``children_timeout`` seconds for those still running, and the trace has one process per pid.
     ``core`` ("c" or "python") and ``backend`` ("monitoring" or "setprofile") override the
     automatic choice (see pulsetrace.cores). Every other keyword is a tracing option, with the same
     name as on the command line and in ``[tool.pulsetrace]`` (see pulsetrace.options and the README);
@@ -71,10 +77,16 @@ class Tracer:
         log_gc: bool = False,
         lines: bool = False,
         line_detail: str = "project",
+        trace_children: bool = False,
+        children_timeout: float = 5.0,
         options: Optional[TraceOptions] = None,
         gives_way: bool = False,
     ) -> None:
-        given = {name: value for name, value in locals().items() if name in OPTION_NAMES}
+        given = {
+            name: value
+            for name, value in locals().items()
+            if name in OPTION_NAMES and name != "trace_children"  # the option's default is run's
+        }
         defaults = TraceOptions()
         changed = {name: value for name, value in given.items() if value != _raw_default(defaults, name)}
         try:
@@ -82,6 +94,11 @@ class Tracer:
         except OptionError as exc:
             raise TracerError(str(exc)) from None
         self.gives_way = gives_way
+        # trace_children: this Tracer's own choice, off unless asked for (the option of the same name
+        # is `pulsetrace run`'s, on by default there); see pulsetrace.tracerfamily.
+        self.trace_children = trace_children
+        self._family: Optional[TracerFamily] = None
+        self._left_to_child = False  # a forked child's copy: its recording is the child's session's
         self._core: Optional[Core] = None
         self._custom: Optional[EventLog] = None  # the custom-event log of the current recording
         self._lines: Optional[LineCollector] = None  # lines=True: the line collector of the recording
@@ -150,6 +167,17 @@ class Tracer:
                 raise TracerError(f"cannot start: {which} already recording; stop() it first")
             _running.stop()
         self._trace = None
+        self._left_to_child = False
+        if self.trace_children:
+            self._begin_family()
+        try:
+            return self._start_recording()
+        except BaseException:
+            self._end_family_unused()
+            raise
+
+    def _start_recording(self) -> Tracer:
+        global _running
         if self.options.trace_only:  # sparse mode: no core; decorated functions record themselves
             self._wall_anchor_ns = time.time_ns()
             self._mono_anchor_ns = self._sparse_start_ns = time.monotonic_ns()
@@ -185,6 +213,22 @@ class Tracer:
         self._core = core
         _running = self
         return self
+
+    def _begin_family(self) -> None:
+        """trace_children: become the root of a run that the child processes record into."""
+        from .tracerfamily import TracerFamily
+
+        if self._family is not None:
+            self._family.abandon()
+        try:
+            self._family = TracerFamily.begin(self)
+        except OSError as exc:
+            raise TracerError(f"cannot trace child processes: {exc}") from None
+
+    def _end_family_unused(self) -> None:
+        family, self._family = self._family, None
+        if family is not None:
+            family.abandon()
 
     def lines_snapshot(self) -> LineStats:
         """The line statistics so far (``lines=True``), while recording; callable from any thread.
@@ -241,7 +285,7 @@ class Tracer:
             custom = self._stop_custom()
         if _running is self:
             _running = None
-        self._trace = build_trace(
+        trace = build_trace(
             recording,
             wall_anchor_ns=self._wall_anchor_ns,
             mono_anchor_ns=self._mono_anchor_ns,
@@ -249,7 +293,30 @@ class Tracer:
             custom=custom,
             lines=lines,
         )
-        return self._trace
+        family, self._family = self._family, None
+        if family is not None:
+            if os.getpid() == family.pid:
+                trace = family.end(trace)
+            else:
+                family.abandon()
+        self._trace = trace
+        return trace
+
+    def stop_without_children(self) -> Trace:
+        """Stop recording this process only: its children's run goes on (the process is about to be
+        replaced by a program that takes the run over, pulsetrace.tracerfamily)."""
+        self._family = None
+        return self.stop()
+
+    def leave_to_forked_child(self) -> str:
+        """In a forked child of this Tracer's process: drop the copy of the parent's recording (the
+        child is recorded by a session of its own from now on); the process's name."""
+        self._family = None
+        try:
+            return self.stop().process().name
+        finally:
+            self._trace = None
+            self._left_to_child = True
 
     def _start_lines(self, core_backend: Optional[str]) -> None:
         """lines=True: start the line collector (TracerError when it cannot run here)."""
@@ -313,7 +380,7 @@ class Tracer:
         ``on_write(bytes_written_so_far)`` is called as the output grows (a progress display)."""
         if self.running:
             self.stop()
-        target = path or self.output or "result.json"
+        target = path or self.output or DEFAULT_OUTPUT
         from .writers import save
 
         return save(self.trace, target, on_write=on_write)
@@ -329,11 +396,12 @@ class Tracer:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        if self._left_to_child:
+            return  # a forked child: its own session saves its recording into the parent's trace
         if self.running:
             self.stop()
         if self.output is not None:
             self.save(self.output)
-
 
 
 def _raw_default(defaults: TraceOptions, name: str) -> Any:

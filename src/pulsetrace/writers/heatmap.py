@@ -10,8 +10,6 @@ this way, and the error says how to record one.
 from __future__ import annotations
 
 from ..model import Trace
-from ..reports.heatmap import NoLineStatsError, heatmap_document
-from ..reports.heatmap_html import heatmap_html
 from .output import OutputError
 from .registry import Sink, Writer, register
 
@@ -26,6 +24,11 @@ class HeatmapWriter(Writer):
     needs_lines = True
 
     def write(self, trace: Trace, stream: Sink) -> None:
+        # Imported here: the heatmap needs Pygments, which a traced child process of another
+        # interpreter may lack; it only ever writes native files (pulsetrace.childenv).
+        from ..reports.heatmap import NoLineStatsError, heatmap_document
+        from ..reports.heatmap_html import heatmap_html
+
         try:
             document = heatmap_document(trace)
         except NoLineStatsError as exc:

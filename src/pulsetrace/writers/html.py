@@ -12,8 +12,6 @@ import io
 from typing import Optional
 
 from ..model import Trace
-from ..reports.heatmap import heatmap_document
-from ..reports.heatmap_html import heatmap_html
 from ..viewer_page import EmbeddedHeatmap, standalone_page_parts
 from .native import NativeWriter
 from .registry import Sink, Writer, register
@@ -42,6 +40,9 @@ def embedded_heatmap(trace: Trace, open_file: str = "") -> Optional[EmbeddedHeat
     ``open_file``: the file the tab opens on, when it has line data (else the tab opens on its index)."""
     if all(process.lines is None for process in trace.processes):
         return None
+    from ..reports.heatmap import heatmap_document  # needs Pygments: see writers/heatmap.py
+    from ..reports.heatmap_html import heatmap_html
+
     document = heatmap_document(trace)
     files = [entry["path"] for entry in document["files"] if entry["lines"]]
     return EmbeddedHeatmap(heatmap_html(document), files, open_file if open_file in files else "")
