@@ -4,7 +4,10 @@ Every traced process of one run shares a directory (a fresh temporary one, creat
 process, the *root*). Each descendant records itself and leaves its trace there as a native file;
 when the root ends it waits for the descendants still running, reads their traces and saves one
 trace holding every process. How a child comes to be traced (a fork handler, rewritten command
-lines) is in ``childhooks.py``; how a traced child starts, in ``childrun.py``.
+lines, the environment) is in ``childhooks.py`` and ``childenv.py``; how a traced child starts, in
+``childrun.py``. The root is ``pulsetrace run``'s session, or a ``Tracer(trace_children=True)``
+(``tracerfamily.py``). Descendants that did not make it into the trace are listed in the root
+process's metadata (``children_lost``).
 
 Each traced descendant marks itself running with a file of its own (``<pid>-<token>.running``) and
 removes the mark once its trace (``<pid>-<token>.pulse``) is written, so the root knows which ones
