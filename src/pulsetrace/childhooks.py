@@ -1,6 +1,6 @@
 """The hooks that make a traced program's children traced too (pulsetrace.children has the run).
 
-Two ways lead to a child process:
+The ways a child process comes about, and how each is traced:
 
 - ``os.fork()`` (also multiprocessing's fork start method): the child is a copy of a traced process.
   An ``os.register_at_fork`` handler (the session's) stops the copied recording, which is the
