@@ -1,14 +1,15 @@
 """The child-process benchmark program: one process that starts a family of Python processes.
 
 A multiprocessing pool of two forked workers maps ``fib`` over eight inputs, one spawned
-multiprocessing process computes ``fib``, and ``SUBPROCESSES`` Python subprocesses each run this
-file as ``family.py child N``. Every process does a share of real work, so a tool that traces
+multiprocessing process computes ``fib``, ``SUBPROCESSES`` Python subprocesses each run this
+file as ``family.py child N``, and one more runs it through a shell (``shell=True``). Every process does a share of real work, so a tool that traces
 children records calls in all of them; one that does not records only the parent's waiting.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import shlex
 import subprocess
 import sys
 
@@ -33,6 +34,8 @@ def parent(size: int) -> None:
         subprocess.Popen([sys.executable, __file__, "child", str(size)]) for _ in range(SUBPROCESSES)
     ]
     codes = [child.wait() for child in children]
+    command = " ".join(shlex.quote(word) for word in (sys.executable, __file__, "child", str(size)))
+    codes.append(subprocess.run(command, shell=True).returncode)
     fib(size)
     print(sum(results), codes, spawned.exitcode)
 
