@@ -12,21 +12,18 @@ to stdout and to benchmarks/results/controls-py<version>-<time>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import matrix
 import summary
 import target as targets
+from resultfile import write_results
 from run import build_floor, compile_pulsetrace, say
-
-HERE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -169,12 +166,7 @@ def main(argv: List[str]) -> int:
         }
     results["load_average"]["end"] = list(os.getloadavg())
     print(render(results))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    default = HERE / "results" / f"controls-py{target.full_version}-{stamp}.json"
-    path = Path(args.output) if args.output else default
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    say(f"results written to {path}")
+    write_results(results, f"controls-py{target.full_version}", args.output)
     return 0
 
 

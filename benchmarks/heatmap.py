@@ -31,8 +31,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from resultfile import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 FILE_LINES = 2000
 BIG_FILE_LINES = 20000
 
@@ -167,12 +168,8 @@ def main() -> None:
                 f"switch metric {median(page['switch_metric_ms']):.0f} ms, "
                 f"JS heap {median(page['heap_mb']):.0f} MB (medians of {args.reps})"
             )
-    RESULTS.mkdir(exist_ok=True)
-    name = f"heatmap-py{'.'.join(map(str, sys.version_info[:3]))}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    (RESULTS / name).write_text(
-        json.dumps({"python": sys.version, "reps": args.reps, "sizes": rows}, indent=1)
-    )
-    print(f"wrote benchmarks/results/{name}")
+    version = ".".join(map(str, sys.version_info[:3]))
+    write_results({"python": sys.version, "reps": args.reps, "sizes": rows}, f"heatmap-py{version}")
 
 
 if __name__ == "__main__":

@@ -18,20 +18,18 @@ Nothing here asserts anything; results go to stdout and benchmarks/results/lines
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
 import time
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import matrix
 import summary
 import target as targets
+from resultfile import write_results
 from run import compile_pulsetrace, say
 
-HERE = Path(__file__).resolve().parent
 WORKLOADS = ("line_loop", "fib", "mixed")
 LINE_HEAVY = "line_loop"
 MODES = ("baseline", "pt-c-lines", "pt-lines-only", "pt-py-lines-only", "line-profiler", "heartrate")
@@ -131,12 +129,7 @@ def main(argv: List[str]) -> int:
     results["goals"] = goals(target.version, results["overhead"])
     results["load_average"]["end"] = list(os.getloadavg())
     print(render(results))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    default = HERE / "results" / f"lines-py{target.full_version}-{stamp}.json"
-    path = Path(args.output) if args.output else default
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    say(f"results written to {path}")
+    write_results(results, f"lines-py{target.full_version}", args.output)
     return 0
 
 

@@ -35,6 +35,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from resultfile import write_results
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 ADDRESS = re.compile(r"live view at (http://\S+)")
@@ -348,11 +350,7 @@ def main(argv: List[str]) -> int:
         measured = "n/a" if goal["measured"] is None else f"{goal['measured']:.3f}"
         verdict = {True: "met", False: "MISSED", None: "n/a"}[goal["met"]]
         print(f"goal: {goal['goal']}: {measured} {verdict}")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(args.output) if args.output else HERE / "results" / f"live-py{version}-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    say(f"results written to {path}")
+    write_results(results, f"live-py{version}", args.output)
     return 0
 
 

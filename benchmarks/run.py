@@ -27,6 +27,7 @@ import summary
 import tables
 import target as targets
 import workloads
+from resultfile import write_results
 
 HERE = Path(__file__).resolve().parent
 PEERS_THAT_SAVE = ("viztracer",)  # slow savers: their save is measured in fewer reps
@@ -144,19 +145,12 @@ def main(argv: List[str]) -> int:
         "cli": summary.cli(cli_found) if cli_found else {},
     }
     print(render(report, run_modes, names))
-    path = Path(args.output) if args.output else HERE / "results" / _result_name(target.full_version)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1, default=str) + "\n")
-    say(f"results written to {path}")
+    write_results(report, f"py{target.full_version}", args.output)
     return 0
 
 
 def say(text: str) -> None:
     print(text, file=sys.stderr)
-
-
-def _result_name(version: str) -> str:
-    return f"py{version}-{time.strftime('%Y%m%d-%H%M%S')}.json"
 
 
 def render(report: Dict[str, Any], run_modes: List[str], names: List[str]) -> str:

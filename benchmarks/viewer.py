@@ -43,11 +43,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from resultfile import write_results
 from tables import grid
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"
 MIXED_SIZE = {"full": 4600, "quick": 300}  # mixed workload size: ~1.0M slices at full size
 FIB_N = {"full": 33, "quick": 22}  # fib(33): 11.4M calls
 VIZTRACER_ENTRIES = 4_000_000  # VizTracer keeps a ring buffer: big enough that nothing is dropped
@@ -387,15 +387,12 @@ def main() -> int:
 
     results["load_average_after"] = os.getloadavg()
     print_table(results)
-    RESULTS.mkdir(exist_ok=True)
     version = subprocess.run(
         [args.python, "-c", "import platform; print(platform.python_version())"],
         capture_output=True,
         text=True,
     ).stdout.strip()
-    path = Path(args.output or RESULTS / f"viewer-py{version}-{time.strftime('%Y%m%d-%H%M%S')}.json")
-    path.write_text(json.dumps(results, indent=1))
-    print(f"\nresults: {path}")
+    write_results(results, f"viewer-py{version}", args.output)
     return 0
 
 

@@ -3,7 +3,8 @@
 ``page`` is a fresh tab that records console errors and uncaught page errors; a test fails if any
 occurred, and a failing test leaves a screenshot in ``tests/browser/screenshots/``. Without
 Chromium or Playwright the tests are skipped, except under CI (``CI`` set), where that is a failure:
-``.ci/run`` installs both.
+``.ci/run`` installs both. ``module_page`` is a ``page`` on a made-up origin serving web/, for tests
+that import the viewer's ES modules one by one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
+from viewer_helpers import ORIGIN, WEB
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -83,3 +85,23 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context.close()
     if errors:
         pytest.fail("the page logged errors: " + " | ".join(errors))
+
+
+@pytest.fixture
+def module_page(page: Any) -> Iterator[Any]:
+    """A page on a made-up origin whose files are the web/ directory, so ES modules import each other
+    as they do when served (file:// pages cannot import modules)."""
+
+    def serve(route: Any) -> None:
+        name = route.request.url[len(ORIGIN) + 1:].split("?", 1)[0] or "index.html"
+        path = WEB / name
+        if name == "index.html":
+            route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>modules</title>")
+        elif path.is_file() and path.parent == WEB:
+            route.fulfill(status=200, content_type="text/javascript", body=path.read_text())
+        else:
+            route.fulfill(status=404, body="")
+
+    page.route(f"{ORIGIN}/**", serve)
+    page.goto(f"{ORIGIN}/index.html")
+    yield page

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from test_functable import OPEN_VIEW, ORIGIN, module_page  # noqa: F401 - the fixture serving web/ as modules
+from viewer_helpers import OPEN_VIEW, ORIGIN
 
 from helpers_cli import run_pulsetrace, write
 from pulsetrace.model import Trace, read_any_trace
@@ -76,7 +76,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Trace, bytes]:
 
 
 @pytest.fixture
-def flame(module_page: Any, traced: Tuple[Trace, bytes]) -> Any:  # noqa: F811 - pytest's fixture lookup
+def flame(module_page: Any, traced: Tuple[Trace, bytes]) -> Any:
     """A page showing the flamegraph of the traced program."""
     module_page.evaluate(OPEN_VIEW, {"bytes64": base64.b64encode(traced[1]).decode(), "module": "flamegraph",
                                      "className": "FlameGraphView"})
@@ -337,9 +337,7 @@ down(400)
 """
 
 
-def test_a_deep_stack_scrolls_in_a_canvas_the_size_of_the_view(
-    module_page: Any, tmp_path: Path  # noqa: F811 - pytest's fixture lookup
-) -> None:
+def test_a_deep_stack_scrolls_in_a_canvas_the_size_of_the_view(module_page: Any, tmp_path: Path) -> None:
     program = write(tmp_path / "deep.py", DEEP_PROGRAM)
     result = run_pulsetrace(["run", "-o", "deep.pulse", str(program)], tmp_path)
     assert result.returncode == 0, result.stderr

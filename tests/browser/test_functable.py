@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from viewer_helpers import OPEN_VIEW, ORIGIN
 
 from helpers_cli import run_pulsetrace, write
 from pulsetrace.events import (
@@ -30,8 +31,6 @@ from pulsetrace.model import ProcessTrace, ThreadTrace, Trace, read_any_trace
 from pulsetrace.recording import FunctionInfo
 from pulsetrace.reports.callstats import CallStats
 
-WEB = Path(__file__).resolve().parents[2] / "src" / "pulsetrace" / "web"
-ORIGIN = "http://pulsetrace.test"
 FLAG_OF_ENTRY = {ENTER_RESUME: 1}
 FLAG_OF_EXIT = {EXIT_YIELD: 2, EXIT_UNWIND: 4, EXIT_STOP: 8}
 FunctionKey = Tuple[int, str, str, int]
@@ -50,34 +49,6 @@ TO_VIEWER_TRACE = """
   }
   return data;
 }
-"""
-
-
-# Builds a view of web/<module>.js on the decoded trace in a 1200x700 pane, with a stand-in for the
-# app shell that records what the view asks of it.
-OPEN_VIEW = f"""
-async ({{bytes64, module, className}}) => {{
-  const model = await import("{ORIGIN}/model.js");
-  const format = await import("{ORIGIN}/format.js");
-  const views = await import(`{ORIGIN}/${{module}}.js`);
-  const raw = Uint8Array.from(atob(bytes64), (c) => c.charCodeAt(0));
-  const trace = await model.decodeTrace(raw);
-  document.body.style.margin = "0";
-  document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
-  const app = {{
-    requests: [],
-    matchCount: null,
-    highlightFunction(funcId) {{ this.requests.push(["highlightFunction", funcId]); }},
-    openFunctionInFlamegraph(funcId) {{ this.requests.push(["openFunctionInFlamegraph", funcId]); }},
-    showView(name) {{ this.requests.push(["showView", name]); }},
-    setMatchCount(view, n) {{ this.matchCount = n; }},
-    formatDuration: (ns) => format.formatDuration(ns),
-    threadLabel: (thread) => `${{thread.name}} (tid ${{thread.nativeId}})`,
-  }};
-  const view = new views[className](document.getElementById("pane"), trace, app);
-  Object.assign(window, {{ view, app, trace }});
-  view.show();
-}}
 """
 
 
@@ -157,26 +128,6 @@ def page_totals(module_page: Any, trace: Trace) -> Dict[FunctionKey, Tuple[int, 
         viewer_trace(trace),
     )
     return {tuple(row[:4]): tuple(int(value) for value in row[4:]) for row in rows}  # type: ignore[misc]
-
-
-@pytest.fixture
-def module_page(page: Any) -> Iterator[Any]:
-    """A page on a made-up origin whose files are the web/ directory, so ES modules import each other
-    as they do when served (file:// pages cannot import modules)."""
-
-    def serve(route: Any) -> None:
-        name = route.request.url[len(ORIGIN) + 1:].split("?", 1)[0] or "index.html"
-        path = WEB / name
-        if name == "index.html":
-            route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>modules</title>")
-        elif path.is_file() and path.parent == WEB:
-            route.fulfill(status=200, content_type="text/javascript", body=path.read_text())
-        else:
-            route.fulfill(status=404, body="")
-
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/index.html")
-    yield page
 
 
 FUNCTIONS = [

@@ -1,4 +1,5 @@
-"""Shared by the viewer's browser tests: making real traces with the real CLI, and opening them."""
+"""Shared by the viewer's browser tests: making real traces with the real CLI, opening them, and opening
+one view of web/ on a ``module_page`` (conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any, Dict, List
 from helpers_cli import run_pulsetrace
 
 LOAD_TIMEOUT_MS = 20_000
+WEB = Path(__file__).resolve().parents[2] / "src" / "pulsetrace" / "web"
+# The made-up origin whose files are web/ (the ``module_page`` fixture, conftest.py).
+ORIGIN = "http://pulsetrace.test"
 
 # The test program: known functions, known call counts, arguments worth reading.
 PROGRAM = """\
@@ -33,6 +37,33 @@ def outer(rounds):
 outer(3)
 """
 LEAF_CALLS = 3 * 20
+
+# Builds a view of web/<module>.js on the decoded trace in a 1200x700 pane, with a stand-in for the
+# app shell that records what the view asks of it.
+OPEN_VIEW = f"""
+async ({{bytes64, module, className}}) => {{
+  const model = await import("{ORIGIN}/model.js");
+  const format = await import("{ORIGIN}/format.js");
+  const views = await import(`{ORIGIN}/${{module}}.js`);
+  const raw = Uint8Array.from(atob(bytes64), (c) => c.charCodeAt(0));
+  const trace = await model.decodeTrace(raw);
+  document.body.style.margin = "0";
+  document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
+  const app = {{
+    requests: [],
+    matchCount: null,
+    highlightFunction(funcId) {{ this.requests.push(["highlightFunction", funcId]); }},
+    openFunctionInFlamegraph(funcId) {{ this.requests.push(["openFunctionInFlamegraph", funcId]); }},
+    showView(name) {{ this.requests.push(["showView", name]); }},
+    setMatchCount(view, n) {{ this.matchCount = n; }},
+    formatDuration: (ns) => format.formatDuration(ns),
+    threadLabel: (thread) => `${{thread.name}} (tid ${{thread.nativeId}})`,
+  }};
+  const view = new views[className](document.getElementById("pane"), trace, app);
+  Object.assign(window, {{ view, app, trace }});
+  view.show();
+}}
+"""
 
 
 def trace_program(directory: Path, source: str, output: str, *options: str) -> Path:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import List
 
-from ..model import Trace, read_any_trace
+from ..model import Trace
 from ..model.combine import ALIGNMENTS, combination_step, combine, has_wall_clock
-from ..model.native import TraceFileError
 from ..progress import Progress
 from ..writers import OutputError, check_writable, known_extensions, save
 from .base import CLIError, Command
+from .reading import read_trace
 
 
 class CombineCommand(Command):
@@ -57,7 +57,7 @@ class CombineCommand(Command):
             check_writable(args.output)
         except OutputError as exc:
             raise CLIError(str(exc)) from None
-        traces = [_read(path) for path in args.traces]
+        traces = [read_trace(path) for path in args.traces]
         if args.align == "wall":
             _note_unanchored(args.traces, traces)
         with Progress("combining", sys.stderr):
@@ -80,14 +80,6 @@ class CombineCommand(Command):
         return 0
 
 
-def _read(path: str) -> Trace:
-    try:
-        with Progress(f"reading {path}", sys.stderr):
-            return read_any_trace(path)
-    except TraceFileError as exc:
-        raise CLIError(str(exc), 1) from None
-    except OSError as exc:
-        raise CLIError(f"cannot read {path!r}: {exc.strerror or exc}", 1) from None
 
 
 def _note_unanchored(paths: List[str], traces: List[Trace]) -> None:

@@ -6,14 +6,14 @@ import argparse
 import sys
 from typing import List
 
-from ..model import Trace, read_any_trace
-from ..model.native import TraceFileError
+from ..model import Trace
 from ..progress import Progress
 from ..reports.callstats import CallStats
 from ..reports.hotlines import hot_lines_table
 from ..reports.summary import DEFAULT_TOP, summary_lines
 from ..writers import OutputError, check_writable, known_extensions, save
 from .base import CLIError, Command
+from .reading import read_trace
 
 
 class ReportCommand(Command):
@@ -53,13 +53,7 @@ class ReportCommand(Command):
                 check_writable(args.output)
             except OutputError as exc:
                 raise CLIError(str(exc)) from None
-        try:
-            with Progress(f"reading {args.trace}", sys.stderr):
-                trace = read_any_trace(args.trace)
-        except TraceFileError as exc:
-            raise CLIError(str(exc), 1) from None
-        except OSError as exc:
-            raise CLIError(f"cannot read {args.trace!r}: {exc.strerror or exc}", 1) from None
+        trace = read_trace(args.trace)
         if args.output is not None:
             try:
                 with Progress(f"writing {args.output}", sys.stderr) as progress:

@@ -16,6 +16,7 @@ from ..viewer_page import embedded_trace, served_page
 from ..writers.html import embedded_heatmap
 from ..writers.native import NativeWriter
 from .base import CLIError, Command
+from .reading import reading
 
 TRACE_PATH = "/trace"
 
@@ -71,21 +72,16 @@ def _native_bytes(path: str) -> Tuple[bytes, Trace]:
     """The trace as native bytes, checked to be a readable trace before anything is served: a native
     file as it is, Chrome JSON converted here so that the browser only ever decodes one format; and
     the trace as read."""
-    try:
-        with Progress(f"reading {path}", sys.stderr):
-            name, data = read_file(path)
-            if data.lstrip()[:15].lower() == b"<!doctype html>":
-                data = _page_trace(name, data)
-            if data.startswith(MAGIC):
-                return data, parse_trace(data, name)  # the whole file is checked, not just its magic
-            trace = read_any_trace(path)
-            buffer = io.BytesIO()
-            NativeWriter().write(trace, buffer)
-            return buffer.getvalue(), trace
-    except TraceFileError as exc:
-        raise CLIError(str(exc), 1) from None
-    except OSError as exc:
-        raise CLIError(f"cannot read {path!r}: {exc.strerror or exc}", 1) from None
+    with reading(path):
+        name, data = read_file(path)
+        if data.lstrip()[:15].lower() == b"<!doctype html>":
+            data = _page_trace(name, data)
+        if data.startswith(MAGIC):
+            return data, parse_trace(data, name)  # the whole file is checked, not just its magic
+        trace = read_any_trace(path)
+        buffer = io.BytesIO()
+        NativeWriter().write(trace, buffer)
+        return buffer.getvalue(), trace
 
 
 def _page_trace(name: str, page: bytes) -> bytes:

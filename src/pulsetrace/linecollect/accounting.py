@@ -1,5 +1,6 @@
 """Line-level time accounting, shared by both line backends: each thread's stack of frames, the time of
-each line, and the conversion of what the threads counted into one ``LineStats``.
+each line, and the conversion of what the threads counted into one ``LineStats``; ``PythonLineBackend``
+is what the two Python backends (``monitoring``, ``settrace``) have in common besides their hooks.
 
 The rules, which both backends follow (they only differ in how they learn of the events):
 
@@ -23,6 +24,7 @@ The rules, which both backends follow (they only differ in how they learn of the
 
 from __future__ import annotations
 
+import threading
 from types import CodeType
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
@@ -253,6 +255,33 @@ def stats_from_rows(rows: Iterable[CodeRow]) -> LineStats:
             edge.count += count
             edge.total_ns += edge_total_ns
     return stats
+
+
+class PythonLineBackend:
+    """What both Python line backends share: one ThreadLines per thread, made at the thread's first
+    event, and the reading of all of them. The backends differ only in their hooks."""
+
+    def __init__(self, detail: Callable[[CodeType], Any], clock: Callable[[], int]) -> None:
+        self._detail = detail
+        self._clock = clock
+        self._local = threading.local()
+        self.threads: List[ThreadLines] = []
+
+    def _new_thread(self) -> ThreadLines:
+        state = ThreadLines(self._detail)
+        self._local.state = state
+        self.threads.append(state)  # list.append is atomic: threads may register at the same time
+        return state
+
+    def close_all(self) -> None:
+        """Recording stopped: every frame still open on any thread ends now."""
+        stop_ns = self._clock()
+        for thread in list(self.threads):
+            thread.close_all(stop_ns)
+
+    def rows(self) -> List[CodeRow]:
+        """The counts so far (see thread_rows; safe while counting)."""
+        return thread_rows(self.threads)
 
 
 def line_stats(threads: Iterable[ThreadLines]) -> LineStats:

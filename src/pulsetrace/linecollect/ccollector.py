@@ -19,7 +19,20 @@ from .monitoring import MonitoringLines
 from .settrace import TraceHookTaken
 
 
-class CMonitoringLines(MonitoringLines):
+class RecorderCounts:
+    """Reading the counts of a C recorder (both C hooks): the recorder keeps them, from any thread."""
+
+    _recorder: Any
+
+    def close_all(self) -> None:
+        self._recorder.close_all()
+
+    def rows(self) -> List[CodeRow]:
+        rows: List[CodeRow] = self._recorder.rows()
+        return rows
+
+
+class CMonitoringLines(RecorderCounts, MonitoringLines):
     """Counts lines of every thread through one sys.monitoring tool id, in C."""
 
     name = "c-monitoring"
@@ -46,15 +59,8 @@ class CMonitoringLines(MonitoringLines):
         events = self.events()
         return {getattr(events, name): hook for name, hook in self._recorder.monitoring_callbacks().items()}
 
-    def close_all(self) -> None:
-        self._recorder.close_all()
 
-    def rows(self) -> List[CodeRow]:
-        rows: List[CodeRow] = self._recorder.rows()
-        return rows
-
-
-class CSettraceLines:
+class CSettraceLines(RecorderCounts):
     """Counts lines of the starting thread and of threads started later, with a C trace function."""
 
     name = "c-settrace"
@@ -82,13 +88,6 @@ class CSettraceLines:
         recorder.trace_uninstall()
         recorder.deactivate()  # threads that still have the trace function remove it at their next event
         threading.settrace(self._previous_thread_hook)
-
-    def close_all(self) -> None:
-        self._recorder.close_all()
-
-    def rows(self) -> List[CodeRow]:
-        rows: List[CodeRow] = self._recorder.rows()
-        return rows
 
 
 def _no_clock() -> int:

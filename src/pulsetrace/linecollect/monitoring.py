@@ -9,12 +9,11 @@ every event that allows it. ``restart_events()`` at install undoes an earlier se
 from __future__ import annotations
 
 import sys
-import threading
 from types import CodeType
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict
 
 from ..toolids import claim_free_tool_id
-from .accounting import CODE, LINES, CodeRow, ThreadLines, thread_rows
+from .accounting import CODE, LINES, PythonLineBackend
 
 TOOL_NAME = "pulsetrace lines"
 TOOL_IDS = (5, 3, 4, 2, 1, 0)  # the core tries 4 first: start elsewhere so both usually get their first pick
@@ -26,34 +25,15 @@ class NoToolIdError(RuntimeError):
     """Every sys.monitoring tool id is taken."""
 
 
-class MonitoringLines:
+class MonitoringLines(PythonLineBackend):
     """Counts lines of every thread through one sys.monitoring tool id."""
 
     name = "monitoring"
 
     def __init__(self, detail: Callable[[CodeType], Any], clock: Callable[[], int]) -> None:
-        self._detail = detail
-        self._clock = clock
-        self._local = threading.local()
-        self.threads: List[ThreadLines] = []
+        super().__init__(detail, clock)
         self.tool_id = -1
         self._callbacks: Dict[int, Callable[..., Any]] = {}
-
-    def _new_thread(self) -> ThreadLines:
-        state = ThreadLines(self._detail)
-        self._local.state = state
-        self.threads.append(state)  # list.append is atomic: threads may register at the same time
-        return state
-
-    def close_all(self) -> None:
-        """Recording stopped: every frame still open on any thread ends now."""
-        stop_ns = self._clock()
-        for thread in list(self.threads):
-            thread.close_all(stop_ns)
-
-    def rows(self) -> List[CodeRow]:
-        """The counts so far (see accounting.thread_rows; safe while counting)."""
-        return thread_rows(self.threads)
 
     def install(self) -> None:
         monitoring = _monitoring

@@ -21,7 +21,7 @@ from types import CodeType, FrameType
 from typing import Any, Callable, Dict, List, Optional
 
 from ..pyframes import is_resumption
-from .accounting import CODE, LINES, CodeRow, ThreadLines, thread_rows
+from .accounting import CODE, LINES, PythonLineBackend
 
 GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 
@@ -32,36 +32,17 @@ class TraceHookTaken(RuntimeError):
     """Another tool's trace function is installed."""
 
 
-class SettraceLines:
+class SettraceLines(PythonLineBackend):
     """Counts lines of the starting thread and of threads started later, through the trace hook."""
 
     name = "settrace"
 
     def __init__(self, detail: Callable[[CodeType], Any], clock: Callable[[], int]) -> None:
-        self._detail = detail
-        self._clock = clock
-        self._local = threading.local()
-        self.threads: List[ThreadLines] = []
+        super().__init__(detail, clock)
         self.active = False
         self._previous_thread_hook: Any = None
         self._local_trace = self._make_local()
         self._global = self._make_global()
-
-    def _new_thread(self) -> ThreadLines:
-        state = ThreadLines(self._detail)
-        self._local.state = state
-        self.threads.append(state)
-        return state
-
-    def close_all(self) -> None:
-        """Recording stopped: every frame still open on any thread ends now."""
-        stop_ns = self._clock()
-        for thread in list(self.threads):
-            thread.close_all(stop_ns)
-
-    def rows(self) -> List[CodeRow]:
-        """The counts so far (see accounting.thread_rows; safe while counting)."""
-        return thread_rows(self.threads)
 
     def install(self) -> None:
         holder = sys.gettrace()
