@@ -2,8 +2,9 @@
 
 A multiprocessing pool of two forked workers maps ``fib`` over eight inputs, one spawned
 multiprocessing process computes ``fib``, ``SUBPROCESSES`` Python subprocesses each run this
-file as ``family.py child N``, and one more runs it through a shell (``shell=True``). Every process does a share of real work, so a tool that traces
-children records calls in all of them; one that does not records only the parent's waiting.
+file as ``family.py child N``, and one more runs it through a shell (``shell=True``). Every
+process does a share of real work, so a tool that traces children records calls in all of them;
+one that does not records only the parent's waiting.
 """
 
 from __future__ import annotations
