@@ -172,6 +172,11 @@ export class CallTree {
 
   /** Sort children heaviest first, lay out x offsets and drop the construction index. */
   finish() {
+    return runToEnd(this.finishSteps());
+  }
+
+  /** finish() in steps: yields after every AGGREGATION_STEP nodes sorted (see runToEnd). */
+  *finishSteps() {
     const n = this.size;
     const counts = new Int32Array(n + 1);
     for (let node = 1; node < n; node++) counts[this.parent[node] + 1]++;
@@ -180,10 +185,13 @@ export class CallTree {
     const fill = counts.slice(0, n);
     for (let node = 1; node < n; node++) children[fill[this.parent[node]]++] = node;
     const total = this.total;
-    for (let node = 0; node < n; node++) {
-      const from = counts[node];
-      const to = counts[node + 1];
-      if (to - from > 1) children.subarray(from, to).sort((a, b) => total[b] - total[a] || a - b);
+    const heavierFirst = (a, b) => total[b] - total[a] || a - b;
+    for (let from = 0; from < n; from += AGGREGATION_STEP) {
+      const to = Math.min(n, from + AGGREGATION_STEP);
+      for (let node = from; node < to; node++) {
+        if (counts[node + 1] - counts[node] > 1) children.subarray(counts[node], counts[node + 1]).sort(heavierFirst);
+      }
+      yield to / n;
     }
     this.childStart = counts;
     this.children = children;
@@ -219,30 +227,65 @@ export class CallTree {
  * are the root's children.
  */
 export function buildCallTree(trace, threads = allThreads(trace)) {
+  return runToEnd(callTreeSteps(threads));
+}
+
+/**
+ * buildCallTree in steps, for a caller that spreads the work over several tasks: a generator that
+ * yields the share of the work done (0 to 1) after every AGGREGATION_STEP slices or nodes, and
+ * returns the finished tree.
+ */
+export function* callTreeSteps(threads) {
   const tree = new CallTree();
-  for (const thread of threads) addThreadToTree(thread.slices, tree);
+  let slices = 0;
+  for (const thread of threads) slices += thread.slices.count;
+  let done = 0;
+  // Merging the slices is most of the work; sorting the children takes the last part of the bar.
+  for (const thread of threads) {
+    for (const added of addThreadToTree(thread.slices, tree)) yield (MERGE_SHARE * (done + added)) / slices;
+    done += thread.slices.count;
+  }
   let rootTotal = 0;
   for (let node = 1; node < tree.size; node++) if (tree.parent[node] === 0) rootTotal += tree.total[node];
   tree.total[0] = rootTotal;
-  return tree.finish();
+  for (const sorted of tree.finishSteps()) yield MERGE_SHARE + (1 - MERGE_SHARE) * sorted;
+  return tree;
 }
 
-function addThreadToTree(slices, tree) {
+const MERGE_SHARE = 0.8;
+
+/** Work between two yields of the step generators: about 10 ms of merging or sorting. */
+export const AGGREGATION_STEP = 1 << 16;
+
+/** Runs a step generator (callTreeSteps, invertedTreeSteps, CallTree.finishSteps) to its end. */
+export function runToEnd(steps) {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+// Yields the number of slices added so far after every AGGREGATION_STEP of them.
+function* addThreadToTree(slices, tree) {
   const n = slices.count;
   const { start, end, func, parent, flags } = slices;
   const nodeOf = new Int32Array(n);
-  // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
-  let { total, self, calls } = tree;
-  for (let i = 0; i < n; i++) {
-    const p = parent[i];
-    const node = tree.child(p < 0 ? 0 : nodeOf[p], func[i]);
-    if (tree.total !== total) ({ total, self, calls } = tree);
-    nodeOf[i] = node;
-    const duration = end[i] - start[i];
-    total[node] += duration;
-    self[node] += duration;
-    if (p >= 0) self[nodeOf[p]] -= duration;
-    if ((flags[i] & FLAG_RESUMED) === 0) calls[node]++;
+  for (let from = 0; from < n; from += AGGREGATION_STEP) {
+    const to = Math.min(n, from + AGGREGATION_STEP);
+    // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
+    let { total, self, calls } = tree;
+    for (let i = from; i < to; i++) {
+      const p = parent[i];
+      const node = tree.child(p < 0 ? 0 : nodeOf[p], func[i]);
+      if (tree.total !== total) ({ total, self, calls } = tree);
+      nodeOf[i] = node;
+      const duration = end[i] - start[i];
+      total[node] += duration;
+      self[node] += duration;
+      if (p >= 0) self[nodeOf[p]] -= duration;
+      if ((flags[i] & FLAG_RESUMED) === 0) calls[node]++;
+    }
+    yield to;
   }
 }
 
@@ -270,23 +313,35 @@ export const INVERTED_NODE_BUDGET = 4000000;
  * tree within `budget` nodes (the tree's `callerLevels` says how deep; Infinity when complete).
  */
 export function invertCallTree(tree, budget = INVERTED_NODE_BUDGET) {
+  return runToEnd(invertedTreeSteps(tree, budget));
+}
+
+/** invertCallTree in steps (see callTreeSteps): yields the share done, returns the inverted tree. */
+export function* invertedTreeSteps(tree, budget = INVERTED_NODE_BUDGET) {
   const levels = callerLevelsWithin(tree, budget);
   const inverted = new CallTree();
   inverted.callerLevels = levels;
-  for (let node = 1; node < tree.size; node++) {
-    const weight = tree.self[node];
-    const calls = tree.calls[node];
-    let at = 0;
-    let level = 0;
-    for (let caller = node; caller > 0 && level < levels; caller = tree.parent[caller], level++) {
-      at = inverted.child(at, tree.func[caller]);
-      inverted.total[at] += weight;
-      inverted.self[at] += weight;
-      inverted.calls[at] += calls;
+  // A node costs up to `levels` lookups: a step takes fewer nodes when each walks far.
+  const nodesPerStep = Math.max(1, Math.floor(AGGREGATION_STEP / Math.min(levels, tree.maxDepth + 1)));
+  for (let from = 1; from < tree.size; from += nodesPerStep) {
+    const to = Math.min(tree.size, from + nodesPerStep);
+    for (let node = from; node < to; node++) {
+      const weight = tree.self[node];
+      const calls = tree.calls[node];
+      let at = 0;
+      let level = 0;
+      for (let caller = node; caller > 0 && level < levels; caller = tree.parent[caller], level++) {
+        at = inverted.child(at, tree.func[caller]);
+        inverted.total[at] += weight;
+        inverted.self[at] += weight;
+        inverted.calls[at] += calls;
+      }
     }
+    yield (MERGE_SHARE * to) / tree.size;
   }
   inverted.total[0] = tree.total[0];
-  return inverted.finish();
+  for (const sorted of inverted.finishSteps()) yield MERGE_SHARE + (1 - MERGE_SHARE) * sorted;
+  return inverted;
 }
 
 // The most levels L such that following every node's stack L levels cannot exceed `budget` nodes.
