@@ -152,20 +152,38 @@ export class CallTree {
   }
 
   grow() {
-    const capacity = this.func.length * 2;
+    runToEnd(this.reserveSteps(1));
+  }
+
+  /**
+   * Room for `extra` more nodes, made in steps: the arrays double until they fit and the hash table
+   * is rebuilt, which for millions of nodes would be a long task in one go. The tree must not be
+   * used until the steps are done.
+   */
+  *reserveSteps(extra) {
+    if (this.size + extra <= this.func.length) return;
+    let capacity = this.func.length;
+    while (capacity < this.size + extra) capacity *= 2;
+    const old = this.func.length;
+    // One array a step: allocating and copying tens of megabytes is itself tens of milliseconds.
     for (const name of ["func", "parent", "depth", "total", "self", "calls", "lastFunc", "lastNode"]) {
       const bigger = new this[name].constructor(capacity);
       bigger.set(this[name]);
+      if (name === "lastFunc") bigger.fill(-1, old);
       this[name] = bigger;
+      yield;
     }
-    this.lastFunc.fill(-1, capacity / 2);
     // Twice as many slots as nodes keeps the probe sequences short.
     const slots = new Int32Array(capacity * 2);
     const mask = slots.length - 1;
-    for (let node = 1; node < this.size; node++) {
-      let slot = callTreeHash(this.parent[node], this.func[node]) & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = node + 1;
+    for (let from = 1; from < this.size; from += LINEAR_STEP) {
+      const to = Math.min(this.size, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) {
+        let slot = callTreeHash(this.parent[node], this.func[node]) & mask;
+        while (slots[slot] !== 0) slot = (slot + 1) & mask;
+        slots[slot] = node + 1;
+      }
+      yield;
     }
     this.slots = slots;
   }
@@ -175,35 +193,48 @@ export class CallTree {
     return runToEnd(this.finishSteps());
   }
 
-  /** finish() in steps: yields after every AGGREGATION_STEP nodes sorted (see runToEnd). */
+  /** finish() in steps: yields the share done (0 to 1) every few milliseconds (see runToEnd). */
   *finishSteps() {
     const n = this.size;
+    const { parent, total } = this;
     const counts = new Int32Array(n + 1);
-    for (let node = 1; node < n; node++) counts[this.parent[node] + 1]++;
+    for (let from = 1; from < n; from += LINEAR_STEP) {
+      const to = Math.min(n, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) counts[parent[node] + 1]++;
+      yield (0.05 * to) / n;
+    }
     for (let node = 0; node < n; node++) counts[node + 1] += counts[node];
     const children = new Int32Array(Math.max(n - 1, 0));
     const fill = counts.slice(0, n);
-    for (let node = 1; node < n; node++) children[fill[this.parent[node]]++] = node;
-    const total = this.total;
+    yield 0.1;
+    for (let from = 1; from < n; from += LINEAR_STEP) {
+      const to = Math.min(n, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) children[fill[parent[node]]++] = node;
+      yield 0.1 + (0.2 * to) / n;
+    }
     const heavierFirst = (a, b) => total[b] - total[a] || a - b;
     for (let from = 0; from < n; from += AGGREGATION_STEP) {
       const to = Math.min(n, from + AGGREGATION_STEP);
       for (let node = from; node < to; node++) {
         if (counts[node + 1] - counts[node] > 1) children.subarray(counts[node], counts[node + 1]).sort(heavierFirst);
       }
-      yield to / n;
+      yield 0.3 + (0.4 * to) / n;
     }
     this.childStart = counts;
     this.children = children;
     // Nodes are created after their parent, so one pass in creation order sees every parent placed.
     const x = new Float64Array(n);
-    for (let node = 0; node < n; node++) {
-      let offset = x[node];
-      for (let c = counts[node]; c < counts[node + 1]; c++) {
-        const child = children[c];
-        x[child] = offset;
-        offset += total[child];
+    for (let from = 0; from < n; from += LINEAR_STEP) {
+      const to = Math.min(n, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) {
+        let offset = x[node];
+        for (let c = counts[node]; c < counts[node + 1]; c++) {
+          const child = children[c];
+          x[child] = offset;
+          offset += total[child];
+        }
       }
+      yield 0.7 + (0.3 * to) / n;
     }
     this.x = x;
     this.slots = null;
@@ -254,8 +285,9 @@ export function* callTreeSteps(threads) {
 
 const MERGE_SHARE = 0.8;
 
-/** Work between two yields of the step generators: about 10 ms of merging or sorting. */
-export const AGGREGATION_STEP = 1 << 16;
+/** Work between two yields of the step generators: a few milliseconds of merging or sorting. */
+export const AGGREGATION_STEP = 1 << 13;
+const LINEAR_STEP = 1 << 16; // nodes per yield in the plain passes over the tree's arrays
 
 /** Runs a step generator (callTreeSteps, invertedTreeSteps, CallTree.finishSteps) to its end. */
 export function runToEnd(steps) {
@@ -272,6 +304,7 @@ function* addThreadToTree(slices, tree) {
   const nodeOf = new Int32Array(n);
   for (let from = 0; from < n; from += AGGREGATION_STEP) {
     const to = Math.min(n, from + AGGREGATION_STEP);
+    for (const _ of tree.reserveSteps(to - from)) yield from; // a step adds at most one node a slice
     // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
     let { total, self, calls } = tree;
     for (let i = from; i < to; i++) {
@@ -325,6 +358,9 @@ export function* invertedTreeSteps(tree, budget = INVERTED_NODE_BUDGET) {
   const nodesPerStep = Math.max(1, Math.floor(AGGREGATION_STEP / Math.min(levels, tree.maxDepth + 1)));
   for (let from = 1; from < tree.size; from += nodesPerStep) {
     const to = Math.min(tree.size, from + nodesPerStep);
+    for (const _ of inverted.reserveSteps((to - from) * Math.min(levels, tree.maxDepth + 1))) {
+      yield (MERGE_SHARE * from) / tree.size;
+    }
     for (let node = from; node < to; node++) {
       const weight = tree.self[node];
       const calls = tree.calls[node];
