@@ -1,6 +1,7 @@
 // The flamegraph: the merged call stacks of one thread or of all threads, drawn on a canvas.
 //
-// Two trees, both built once per thread choice by aggregate.js and cached:
+// Two trees, both built once per thread choice by aggregate.js and cached (a big one in steps, between
+// the page's other tasks, under a progress message; see steps.js):
 //   - "total": top-down, root first; a frame is as wide as the total time of its call path;
 //   - "self": bottom-up; the root's children are the functions where time was spent, as wide as their
 //     self time, and the frames above a function are the callers through which that time was reached.
