@@ -15,6 +15,9 @@ Measures, on this machine:
 - **Frame times while zooming and panning** at both sizes: ``requestAnimationFrame`` timestamps
   recorded in the page while the script holds W, S, A, D and turns the wheel; intervals between
   frames (median, p95, max) and the timeline's own draw time per frame.
+- **The flamegraph tab** at both sizes: from the click on the tab until its tree is built, the
+  longest task on the page's thread meanwhile (the Long Tasks API reports tasks over 50 ms), and how
+  many times the page answered a script round trip while building (the tree is built in steps).
 
 Write time: both tools trace the program in a fresh process through their Python API (pulsetrace's
 ``Tracer``, VizTracer's ``VizTracer`` with a buffer big enough to keep every call) and only
@@ -313,6 +316,46 @@ def frame_times(playwright: Any, url: str, quick: bool) -> Dict[str, Any]:
     return {"intervals_ms": intervals, "draws_ms": data["draws"]}
 
 
+FLAME_TASKS = """() => {
+    window.__flame = { tasks: [] };
+    new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) window.__flame.tasks.push([entry.startTime, entry.duration]);
+    }).observe({ entryTypes: ["longtask"] });
+    return performance.now();
+}"""
+
+
+def flamegraph_build(playwright: Any, url: str) -> Dict[str, Any]:
+    """The flamegraph tab opened on a loaded trace: build time, longest task, round trips answered."""
+    browser = launch(playwright, uuid.uuid4().hex)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(url)
+    wait_loaded(page)
+    began = page.evaluate(FLAME_TASKS)
+    page.click('[data-view="flamegraph"]')
+    answered = 0
+    while True:
+        state = page.evaluate(
+            "(view => ({ built: view.tree !== null, now: performance.now() }))"
+            "(window.pulsetraceViewer.views.flamegraph)"
+        )
+        if state["built"]:
+            break
+        answered += 1
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(200)  # long task entries arrive after the task
+    tasks = page.evaluate(f"window.__flame.tasks.filter(([start]) => start >= {began}).map(([, d]) => d)")
+    nodes = page.evaluate("window.pulsetraceViewer.views.flamegraph.tree.size")
+    browser.close()
+    return {
+        "built_ms": state["now"] - began,
+        "longest_task_ms": max(tasks, default=0.0),
+        "long_tasks": len(tasks),
+        "answered": answered,
+        "nodes": nodes,
+    }
+
+
 def summarise(values: List[float]) -> Dict[str, float]:
     return {
         "median": statistics.median(values),
@@ -368,6 +411,7 @@ def main() -> int:
         with sync_playwright() as playwright:
             results["standalone_1m"] = first_frames(playwright, html.as_uri(), reps)
             results["frames_1m"] = frame_times(playwright, html.as_uri(), args.quick)
+            results["flame_1m"] = flamegraph_build(playwright, html.as_uri())
 
             # 10M: pulsetrace view.
             pulse = directory / "fib.pulse"
@@ -381,6 +425,7 @@ def main() -> int:
                 url = server.stdout.readline().split(" at ")[1].split()[0]
                 results["view_10m"] = first_frames(playwright, url, reps)
                 results["frames_10m"] = frame_times(playwright, url, args.quick)
+                results["flame_10m"] = flamegraph_build(playwright, url)
             finally:
                 server.terminate()
                 server.wait()
@@ -444,6 +489,15 @@ def print_table(results: Dict[str, Any]) -> None:
         rows.append(
             [f"{label}: draw time med / p95 / max",
              f"{draws['median']:.1f} / {draws['p95']:.1f} / {draws['max']:.1f} ms", ""]
+        )  # fmt: skip
+    for label, key in (("1M", "flame_1m"), ("10M", "flame_10m")):
+        flame = results[key]
+        rows.append(
+            [f"{label}: flamegraph tab built ({flame['nodes']:,} nodes)", f"{flame['built_ms']:.0f} ms", ""]
+        )
+        rows.append(
+            [f"{label}: ... longest task meanwhile / tasks over 50 ms / round trips answered",
+             f"{flame['longest_task_ms']:.0f} ms / {flame['long_tasks']} / {flame['answered']}", ""]
         )  # fmt: skip
     print(grid(["measure", "value", "target"], rows))
     before, after = results["load_average_before"][0], results["load_average_after"][0]

@@ -152,50 +152,89 @@ export class CallTree {
   }
 
   grow() {
-    const capacity = this.func.length * 2;
+    runToEnd(this.reserveSteps(1));
+  }
+
+  /**
+   * Room for `extra` more nodes, made in steps: the arrays double until they fit and the hash table
+   * is rebuilt, which for millions of nodes would be a long task in one go. The tree must not be
+   * used until the steps are done.
+   */
+  *reserveSteps(extra) {
+    if (this.size + extra <= this.func.length) return;
+    let capacity = this.func.length;
+    while (capacity < this.size + extra) capacity *= 2;
+    const old = this.func.length;
+    // One array a step: allocating and copying tens of megabytes is itself tens of milliseconds.
     for (const name of ["func", "parent", "depth", "total", "self", "calls", "lastFunc", "lastNode"]) {
       const bigger = new this[name].constructor(capacity);
       bigger.set(this[name]);
+      if (name === "lastFunc") bigger.fill(-1, old);
       this[name] = bigger;
+      yield;
     }
-    this.lastFunc.fill(-1, capacity / 2);
     // Twice as many slots as nodes keeps the probe sequences short.
     const slots = new Int32Array(capacity * 2);
     const mask = slots.length - 1;
-    for (let node = 1; node < this.size; node++) {
-      let slot = callTreeHash(this.parent[node], this.func[node]) & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = node + 1;
+    for (let from = 1; from < this.size; from += LINEAR_STEP) {
+      const to = Math.min(this.size, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) {
+        let slot = callTreeHash(this.parent[node], this.func[node]) & mask;
+        while (slots[slot] !== 0) slot = (slot + 1) & mask;
+        slots[slot] = node + 1;
+      }
+      yield;
     }
     this.slots = slots;
   }
 
   /** Sort children heaviest first, lay out x offsets and drop the construction index. */
   finish() {
+    return runToEnd(this.finishSteps());
+  }
+
+  /** finish() in steps: yields the share done (0 to 1) every few milliseconds (see runToEnd). */
+  *finishSteps() {
     const n = this.size;
+    const { parent, total } = this;
     const counts = new Int32Array(n + 1);
-    for (let node = 1; node < n; node++) counts[this.parent[node] + 1]++;
+    for (let from = 1; from < n; from += LINEAR_STEP) {
+      const to = Math.min(n, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) counts[parent[node] + 1]++;
+      yield (0.05 * to) / n;
+    }
     for (let node = 0; node < n; node++) counts[node + 1] += counts[node];
     const children = new Int32Array(Math.max(n - 1, 0));
     const fill = counts.slice(0, n);
-    for (let node = 1; node < n; node++) children[fill[this.parent[node]]++] = node;
-    const total = this.total;
-    for (let node = 0; node < n; node++) {
-      const from = counts[node];
-      const to = counts[node + 1];
-      if (to - from > 1) children.subarray(from, to).sort((a, b) => total[b] - total[a] || a - b);
+    yield 0.1;
+    for (let from = 1; from < n; from += LINEAR_STEP) {
+      const to = Math.min(n, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) children[fill[parent[node]]++] = node;
+      yield 0.1 + (0.2 * to) / n;
+    }
+    const heavierFirst = (a, b) => total[b] - total[a] || a - b;
+    for (let from = 0; from < n; from += AGGREGATION_STEP) {
+      const to = Math.min(n, from + AGGREGATION_STEP);
+      for (let node = from; node < to; node++) {
+        if (counts[node + 1] - counts[node] > 1) children.subarray(counts[node], counts[node + 1]).sort(heavierFirst);
+      }
+      yield 0.3 + (0.4 * to) / n;
     }
     this.childStart = counts;
     this.children = children;
     // Nodes are created after their parent, so one pass in creation order sees every parent placed.
     const x = new Float64Array(n);
-    for (let node = 0; node < n; node++) {
-      let offset = x[node];
-      for (let c = counts[node]; c < counts[node + 1]; c++) {
-        const child = children[c];
-        x[child] = offset;
-        offset += total[child];
+    for (let from = 0; from < n; from += LINEAR_STEP) {
+      const to = Math.min(n, from + LINEAR_STEP);
+      for (let node = from; node < to; node++) {
+        let offset = x[node];
+        for (let c = counts[node]; c < counts[node + 1]; c++) {
+          const child = children[c];
+          x[child] = offset;
+          offset += total[child];
+        }
       }
+      yield 0.7 + (0.3 * to) / n;
     }
     this.x = x;
     this.slots = null;
@@ -219,30 +258,67 @@ export class CallTree {
  * are the root's children.
  */
 export function buildCallTree(trace, threads = allThreads(trace)) {
+  return runToEnd(callTreeSteps(threads));
+}
+
+/**
+ * buildCallTree in steps, for a caller that spreads the work over several tasks: a generator that
+ * yields the share of the work done (0 to 1) after every AGGREGATION_STEP slices or nodes, and
+ * returns the finished tree.
+ */
+export function* callTreeSteps(threads) {
   const tree = new CallTree();
-  for (const thread of threads) addThreadToTree(thread.slices, tree);
+  let slices = 0;
+  for (const thread of threads) slices += thread.slices.count;
+  let done = 0;
+  // Merging the slices is most of the work; sorting the children takes the last part of the bar.
+  for (const thread of threads) {
+    for (const added of addThreadToTree(thread.slices, tree)) yield (MERGE_SHARE * (done + added)) / slices;
+    done += thread.slices.count;
+  }
   let rootTotal = 0;
   for (let node = 1; node < tree.size; node++) if (tree.parent[node] === 0) rootTotal += tree.total[node];
   tree.total[0] = rootTotal;
-  return tree.finish();
+  for (const sorted of tree.finishSteps()) yield MERGE_SHARE + (1 - MERGE_SHARE) * sorted;
+  return tree;
 }
 
-function addThreadToTree(slices, tree) {
+const MERGE_SHARE = 0.8;
+
+/** Work between two yields of the step generators: a few milliseconds of merging or sorting. */
+export const AGGREGATION_STEP = 1 << 13;
+const LINEAR_STEP = 1 << 16; // nodes per yield in the plain passes over the tree's arrays
+
+/** Runs a step generator (callTreeSteps, invertedTreeSteps, CallTree.finishSteps) to its end. */
+export function runToEnd(steps) {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+// Yields the number of slices added so far after every AGGREGATION_STEP of them.
+function* addThreadToTree(slices, tree) {
   const n = slices.count;
   const { start, end, func, parent, flags } = slices;
   const nodeOf = new Int32Array(n);
-  // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
-  let { total, self, calls } = tree;
-  for (let i = 0; i < n; i++) {
-    const p = parent[i];
-    const node = tree.child(p < 0 ? 0 : nodeOf[p], func[i]);
-    if (tree.total !== total) ({ total, self, calls } = tree);
-    nodeOf[i] = node;
-    const duration = end[i] - start[i];
-    total[node] += duration;
-    self[node] += duration;
-    if (p >= 0) self[nodeOf[p]] -= duration;
-    if ((flags[i] & FLAG_RESUMED) === 0) calls[node]++;
+  for (let from = 0; from < n; from += AGGREGATION_STEP) {
+    const to = Math.min(n, from + AGGREGATION_STEP);
+    for (const _ of tree.reserveSteps(to - from)) yield from; // a step adds at most one node a slice
+    // The tree's arrays in locals, fetched again whenever tree.child had to grow them.
+    let { total, self, calls } = tree;
+    for (let i = from; i < to; i++) {
+      const p = parent[i];
+      const node = tree.child(p < 0 ? 0 : nodeOf[p], func[i]);
+      if (tree.total !== total) ({ total, self, calls } = tree);
+      nodeOf[i] = node;
+      const duration = end[i] - start[i];
+      total[node] += duration;
+      self[node] += duration;
+      if (p >= 0) self[nodeOf[p]] -= duration;
+      if ((flags[i] & FLAG_RESUMED) === 0) calls[node]++;
+    }
+    yield to;
   }
 }
 
@@ -270,23 +346,38 @@ export const INVERTED_NODE_BUDGET = 4000000;
  * tree within `budget` nodes (the tree's `callerLevels` says how deep; Infinity when complete).
  */
 export function invertCallTree(tree, budget = INVERTED_NODE_BUDGET) {
+  return runToEnd(invertedTreeSteps(tree, budget));
+}
+
+/** invertCallTree in steps (see callTreeSteps): yields the share done, returns the inverted tree. */
+export function* invertedTreeSteps(tree, budget = INVERTED_NODE_BUDGET) {
   const levels = callerLevelsWithin(tree, budget);
   const inverted = new CallTree();
   inverted.callerLevels = levels;
-  for (let node = 1; node < tree.size; node++) {
-    const weight = tree.self[node];
-    const calls = tree.calls[node];
-    let at = 0;
-    let level = 0;
-    for (let caller = node; caller > 0 && level < levels; caller = tree.parent[caller], level++) {
-      at = inverted.child(at, tree.func[caller]);
-      inverted.total[at] += weight;
-      inverted.self[at] += weight;
-      inverted.calls[at] += calls;
+  // A node costs up to `levels` lookups: a step takes fewer nodes when each walks far.
+  const nodesPerStep = Math.max(1, Math.floor(AGGREGATION_STEP / Math.min(levels, tree.maxDepth + 1)));
+  for (let from = 1; from < tree.size; from += nodesPerStep) {
+    const to = Math.min(tree.size, from + nodesPerStep);
+    for (const _ of inverted.reserveSteps((to - from) * Math.min(levels, tree.maxDepth + 1))) {
+      yield (MERGE_SHARE * from) / tree.size;
     }
+    for (let node = from; node < to; node++) {
+      const weight = tree.self[node];
+      const calls = tree.calls[node];
+      let at = 0;
+      let level = 0;
+      for (let caller = node; caller > 0 && level < levels; caller = tree.parent[caller], level++) {
+        at = inverted.child(at, tree.func[caller]);
+        inverted.total[at] += weight;
+        inverted.self[at] += weight;
+        inverted.calls[at] += calls;
+      }
+    }
+    yield (MERGE_SHARE * to) / tree.size;
   }
   inverted.total[0] = tree.total[0];
-  return inverted.finish();
+  for (const sorted of inverted.finishSteps()) yield MERGE_SHARE + (1 - MERGE_SHARE) * sorted;
+  return inverted;
 }
 
 // The most levels L such that following every node's stack L levels cannot exceed `budget` nodes.

@@ -1,6 +1,7 @@
 // The flamegraph: the merged call stacks of one thread or of all threads, drawn on a canvas.
 //
-// Two trees, both built once per thread choice by aggregate.js and cached:
+// Two trees, both built once per thread choice by aggregate.js and cached (a big one in steps, between
+// the page's other tasks, under a progress message; see steps.js):
 //   - "total": top-down, root first; a frame is as wide as the total time of its call path;
 //   - "self": bottom-up; the root's children are the functions where time was spent, as wide as their
 //     self time, and the frames above a function are the callers through which that time was reached.
@@ -10,7 +11,8 @@
 // so the walk stops at the first child too narrow to see) and in the rows in view: a frame costs
 // nothing whatever the number of slices behind it, and the canvas is never taller than the view.
 
-import { allThreads, buildCallTree, invertCallTree } from "./aggregate.js";
+import { allThreads, callTreeSteps, invertedTreeSteps, runToEnd } from "./aggregate.js";
+import { SteppedJob } from "./steps.js";
 import { functionColors } from "./tracks.js";
 
 const FLAME_ROW_PX = 18;
@@ -20,6 +22,9 @@ const FLAME_LABEL_PAD_PX = 4;
 const FLAME_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const FLAME_ALL_THREADS = "all";
 const FLAME_ROOT_COLOUR = "#c9c3b8";
+// Trees of fewer slices (or, inverted, of fewer nodes) than this are built at once, in well under
+// 100 ms; bigger ones in steps, with a progress message, while the page stays usable.
+const FLAME_BUILD_AT_ONCE = 200000;
 
 export class FlameGraphView {
   constructor(container, trace, app) {
@@ -32,7 +37,9 @@ export class FlameGraphView {
     this.threadChoice = FLAME_ALL_THREADS; // or a thread's index in this.threads
     this.mode = "total";
     this.trees = new Map(); // thread choice -> {total, self}
-    this.tree = null;
+    this.tree = null; // null while the tree of the current choice is being built
+    this.job = null; // the tree being built in steps: {choice, mode, job (steps.js)}
+    this.pendingFocus = null; // a function to focus once the tree is built
     this.zoomNode = 0;
     this.selectedNode = -1;
     this.hoverNode = -1;
@@ -46,13 +53,16 @@ export class FlameGraphView {
   }
 
   show() {
-    if (!this.built) this.build();
     this.visible = true;
+    if (!this.built) this.build();
+    this.job?.job.resume();
     this.draw();
   }
 
+  // Another tab: a tree being built waits (no work for a view no one sees) and goes on when shown.
   hide() {
     this.visible = false;
+    this.job?.job.pause();
     this.hideTooltip();
   }
 
@@ -60,9 +70,17 @@ export class FlameGraphView {
   // never ran it) and select it.
   focusFunction(funcId) {
     if (!this.built) this.build();
+    if (this.tree === null) {
+      this.pendingFocus = funcId; // done when the tree is ready
+      return;
+    }
     let node = flameWidestFrame(this.tree, funcId);
     if (node < 0 && this.threadChoice !== FLAME_ALL_THREADS) {
       this.chooseThread(FLAME_ALL_THREADS);
+      if (this.tree === null) {
+        this.pendingFocus = funcId;
+        return;
+      }
       node = flameWidestFrame(this.tree, funcId);
     }
     if (node < 0) return;
@@ -78,8 +96,8 @@ export class FlameGraphView {
   setSearch(text) {
     this.searchText = text.trim().toLowerCase();
     this.funcMatches = this.searchText ? flameMatchingFunctions(this.trace.functions, this.searchText) : null;
-    // Before the first show there is no tree to count in: the count comes with the build.
-    if (this.built) this.updateMatches();
+    // Before the first show, or while building, there is no tree to count in: the count comes with it.
+    if (this.tree !== null) this.updateMatches();
   }
 
   // The frames of the last drawing with their place on screen (CSS pixels, viewport coordinates).
@@ -132,7 +150,11 @@ export class FlameGraphView {
     this.tooltip.setAttribute("role", "tooltip");
     this.tooltip.style.cssText = "position:fixed;pointer-events:none;z-index:20;";
     this.tooltip.hidden = true;
-    this.root.append(this.breadcrumb, this.scroller, this.tooltip);
+    this.progress = document.createElement("div");
+    this.progress.className = "pt-flame-progress";
+    this.progress.setAttribute("role", "status");
+    this.progress.hidden = true;
+    this.root.append(this.breadcrumb, this.progress, this.scroller, this.tooltip);
     this.container.append(this.root);
     this.bindEvents();
     this.chooseThread(FLAME_ALL_THREADS);
@@ -184,7 +206,7 @@ export class FlameGraphView {
     this.timelineButton.title = "Highlight every call of the selected frame's function in the timeline";
     this.timelineButton.disabled = true;
     this.timelineButton.addEventListener("click", () => {
-      const func = this.selectedNode > 0 ? this.tree.func[this.selectedNode] : -1;
+      const func = this.tree !== null && this.selectedNode > 0 ? this.tree.func[this.selectedNode] : -1;
       if (func >= 0) this.app.highlightFunction(func);
     });
     this.matchLabel = document.createElement("span");
@@ -212,7 +234,7 @@ export class FlameGraphView {
       this.zoomTo(node);
     });
     this.canvas.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.zoomNode > 0) {
+      if (event.key === "Escape" && this.tree !== null && this.zoomNode > 0) {
         event.stopPropagation();
         this.zoomTo(this.tree.parent[this.zoomNode]);
       }
@@ -242,21 +264,31 @@ export class FlameGraphView {
     this.useTree();
   }
 
-  // Switch to the tree of the current thread choice and mode, building it on first use.
+  // Switch to the tree of the current thread choice and mode, building it on first use: at once when
+  // small, else in steps (any other tree still being built is dropped: its choice was left).
   useTree() {
-    let trees = this.trees.get(this.threadChoice);
+    const choice = this.threadChoice;
+    let trees = this.trees.get(choice);
     if (trees === undefined) {
-      const threads = this.threadChoice === FLAME_ALL_THREADS ? this.threads : [this.threads[Number(this.threadChoice)]];
-      trees = { total: buildCallTree(this.trace, threads), self: null };
-      this.trees.set(this.threadChoice, trees);
+      trees = { total: null, self: null };
+      this.trees.set(choice, trees);
     }
-    if (this.mode === "self" && trees.self === null) {
-      trees.self = invertCallTree(trees.total);
+    const threads = choice === FLAME_ALL_THREADS ? this.threads : [this.threads[Number(choice)]];
+    const slices = threads.reduce((sum, thread) => sum + thread.slices.count, 0);
+    let steps = null;
+    let size = 0;
+    if (trees.total === null) {
+      steps = callTreeSteps(threads);
+      size = slices;
+    } else if (this.mode === "self" && trees.self === null) {
+      steps = invertedTreeSteps(trees.total);
+      size = trees.total.size;
     }
-    this.tree = trees[this.mode];
-    const levels = this.tree.callerLevels;
-    this.depthNote.hidden = !(levels < Infinity);
-    this.depthNote.textContent = levels < Infinity ? `callers shown ${levels - 1} levels deep (too many stacks)` : "";
+    const wanted = trees.total === null ? "total" : this.mode;
+    if (this.job !== null && (this.job.choice !== choice || this.job.mode !== wanted)) {
+      this.job.job.cancel();
+      this.job = null;
+    }
     for (const [mode, button] of Object.entries(this.modeButtons)) {
       button.classList.toggle("active", mode === this.mode);
       button.setAttribute("aria-pressed", String(mode === this.mode));
@@ -266,9 +298,54 @@ export class FlameGraphView {
     this.timelineButton.disabled = true;
     this.hoverNode = -1;
     this.hideTooltip();
+    if (steps !== null && size < FLAME_BUILD_AT_ONCE) {
+      trees[wanted] = runToEnd(steps);
+      this.useTree(); // the self tree may still be needed
+      return;
+    }
+    if (steps !== null) {
+      if (this.job === null) this.startJob(steps, choice, wanted, trees, slices);
+      else steps.return(undefined); // already under way
+      this.tree = null;
+      this.depthNote.hidden = true;
+      this.updateBreadcrumb();
+      this.draw();
+      return;
+    }
+    this.progress.hidden = true;
+    this.tree = trees[this.mode];
+    const levels = this.tree.callerLevels;
+    this.depthNote.hidden = !(levels < Infinity);
+    this.depthNote.textContent = levels < Infinity ? `callers shown ${levels - 1} levels deep (too many stacks)` : "";
     this.updateMatches();
     this.updateBreadcrumb();
     this.draw();
+    if (this.pendingFocus !== null) {
+      const funcId = this.pendingFocus;
+      this.pendingFocus = null;
+      this.focusFunction(funcId);
+    }
+  }
+
+  startJob(steps, choice, mode, trees, slices) {
+    const what = mode === "self" ? "the self-time flamegraph" : "the flamegraph";
+    const of = choice === FLAME_ALL_THREADS ? "all threads" : this.app.threadLabel(this.threads[Number(choice)]);
+    const calls = slices.toLocaleString("en-US");
+    const say = (share) => {
+      this.progress.textContent = `Building ${what} of ${of} (${calls} calls)… ${Math.floor(share * 100)}%`;
+    };
+    say(0);
+    this.progress.hidden = false;
+    const job = new SteppedJob(steps, {
+      onProgress: say,
+      onDone: (tree) => {
+        trees[mode] = tree;
+        this.job = null;
+        this.useTree();
+      },
+    });
+    if (!this.visible) job.pause();
+    this.job = { choice, mode, job };
   }
 
   zoomTo(node) {
@@ -280,6 +357,10 @@ export class FlameGraphView {
 
   updateBreadcrumb() {
     this.resetButton.disabled = this.zoomNode === 0;
+    if (this.tree === null) {
+      this.breadcrumb.replaceChildren();
+      return;
+    }
     const path = [];
     for (let at = this.zoomNode; at >= 0; at = this.tree.parent[at]) path.push(at);
     path.reverse();
@@ -325,6 +406,7 @@ export class FlameGraphView {
 
   // The node under the mouse: an ancestor row of the zoomed frame, or a frame inside it.
   nodeAt(event) {
+    if (this.tree === null) return -1;
     const box = this.canvas.getBoundingClientRect();
     const x = event.clientX - box.left;
     const row = Math.floor((event.clientY - box.top + this.scroller.scrollTop) / FLAME_ROW_PX);
@@ -436,6 +518,11 @@ export class FlameGraphView {
   draw() {
     if (!this.visible || !this.built) return;
     const tree = this.tree;
+    if (tree === null) {
+      this.drawn = [];
+      this.canvas.getContext("2d").clearRect(0, 0, this.canvas.width, this.canvas.height);
+      return;
+    }
     const width = this.scroller.clientWidth;
     const height = Math.max(this.scroller.clientHeight, FLAME_ROW_PX);
     this.spacer.style.height = `${(tree.maxDepth + 1) * FLAME_ROW_PX}px`;

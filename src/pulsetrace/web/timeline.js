@@ -35,6 +35,7 @@ export class TimelineView {
     this.firstFrameAt = null; // performance.now() of the first drawn frame (ms since navigation)
     this.lastDrawMs = 0;
     this.lastDrawnRects = 0;
+    this.lastLabels = [];
     this.heldKeys = new Set();
     this.lastKeyFrame = null;
     this.build();
@@ -134,6 +135,7 @@ export class TimelineView {
       collapsed: this.collapsed,
       selection: this.selection,
       drawn: 0,
+      labels: [], // {y, x0, x1, text} of every slice label drawn, for the tests
     };
     ctx.save();
     ctx.beginPath();
@@ -147,6 +149,7 @@ export class TimelineView {
     ctx.restore();
     this.drawAxis(ctx);
     this.lastDrawnRects = frame.drawn;
+    this.lastLabels = frame.labels;
     this.frameCount++;
     this.lastDrawMs = performance.now() - began;
     if (this.firstFrameAt === null) this.firstFrameAt = performance.now();

@@ -6,14 +6,22 @@
 // binary search, and where slices are narrower than a pixel the run that starts inside that pixel is
 // skipped over with another binary search and drawn as one merged block.
 
+import { COUNTER_HEIGHT, drawCounter } from "./counters.js";
 import { formatDuration } from "./format.js";
 import { KIND_C } from "./model.js";
+import { summaryLabelRegions } from "./summarylabels.js";
 
 export const ROW_HEIGHT = 18;
 const HEADER_HEIGHT = 22;
 const MARKER_ROW = 16;
-const COUNTER_HEIGHT = 56;
 const LABEL_MIN_PX = 28;
+const TEXT_WIDTHS_KEPT = 20000; // measured label widths remembered (function names, with " +N")
+// A zoomed-out dense row gets a label at most every SUMMARY_REGION_PX pixels, in a region at least
+// SUMMARY_LABEL_MIN_PX wide, showing at least SUMMARY_LABEL_MIN_CHARS of the name (a guess of two
+// letters says nothing about a region made of many calls).
+const SUMMARY_REGION_PX = 160;
+const SUMMARY_LABEL_MIN_PX = 40;
+const SUMMARY_LABEL_MIN_CHARS = 4;
 const NARROW_PX = 3; // narrower slices join their same-coloured neighbours in one fill
 const GROUP_CHECK_LIMIT = 64; // a merged run longer than this is not searched for highlighted slices
 const HIT_TOLERANCE_PX = 3;
@@ -22,9 +30,10 @@ const HIT_TOLERANCE_PX = 3;
 // colour is assigned only when it changes (the canvas parses the colour text on every assignment),
 // so a dense row costs a few fills instead of one per pixel.
 class RowFiller {
-  constructor(ctx, frame) {
+  constructor(ctx, frame, widths) {
     this.ctx = ctx;
     this.frame = frame;
+    this.widths = widths;
     this.fill = null;
     this.y = 0;
     this.runColor = null;
@@ -70,19 +79,34 @@ class RowFiller {
     this.frame.drawn++;
   }
 
-  label(text, x, width, lit) {
-    const ctx = this.ctx;
+  // A label inside [x, x + width): the text, cut with an ellipsis where it does not fit (a suffix such
+  // as " +3" is kept whole), or nothing where fewer than `minChars` characters would fit. Text widths are cached
+  // by the painter (`widths`): measuring is the costly part of labelling a row.
+  label(text, x, width, lit, suffix = "", minChars = 2) {
     const room = width - 6;
-    let shown = text;
-    if (ctx.measureText(shown).width > room) {
-      const perChar = ctx.measureText(text).width / text.length;
-      const chars = Math.floor(room / perChar) - 1;
-      if (chars < 2) return;
-      shown = `${text.slice(0, chars)}…`;
+    let shown = text + suffix;
+    const full = this.textWidth(shown);
+    if (full > room) {
+      const perChar = full / shown.length;
+      const chars = Math.floor((room - this.textWidth(suffix)) / perChar) - 1;
+      if (chars < Math.min(minChars, text.length)) return false;
+      shown = `${text.slice(0, chars)}…${suffix}`;
     }
     this.fill = lit ? "#1d2330" : "#98a2b3";
-    ctx.fillStyle = this.fill;
-    ctx.fillText(shown, x + 3, this.y + ROW_HEIGHT / 2);
+    this.ctx.fillStyle = this.fill;
+    this.ctx.fillText(shown, x + 3, this.y + ROW_HEIGHT / 2);
+    this.frame.labels?.push({ y: this.y, x0: x, x1: x + width, text: shown });
+    return true;
+  }
+
+  textWidth(text) {
+    let width = this.widths.get(text);
+    if (width === undefined) {
+      width = this.ctx.measureText(text).width;
+      if (this.widths.size >= TEXT_WIDTHS_KEPT) this.widths.clear();
+      this.widths.set(text, width);
+    }
+    return width;
   }
 }
 
@@ -230,6 +254,9 @@ export class TrackPainter {
     this.trace = trace;
     this.colors = functionColors(trace.functions);
     this.matches = null; // Uint8Array per function: 1 where the slice is highlighted, or null
+    this.textWidths = new Map(); // label text -> its width in the labels' font
+    this.summaryPixels = new Int32Array(0); // per pixel of a summary row, the function drawn (-1: none)
+    this.functionCounts = new Int32Array(trace.functions.length); // scratch for summaryLabelRegions
   }
 
   draw(ctx, track, top, frame) {
@@ -268,7 +295,7 @@ export class TrackPainter {
     const colors = this.colors.normal;
     const faded = this.colors.faded;
     const matches = this.matches;
-    const filler = new RowFiller(ctx, frame);
+    const filler = new RowFiller(ctx, frame, this.textWidths);
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     const firstDepth = Math.max(0, Math.floor((viewTop - top) / ROW_HEIGHT));
@@ -328,13 +355,15 @@ export class TrackPainter {
   }
 
   // A zoomed-out dense row from its bucket summary: per pixel, O(1) to know whether any slice is
-  // there and which function to colour it with.
+  // there and which function to colour it with; then labels where the row has room for them.
   drawSummaryRow(filler, summary, frame) {
     const { buckets, bucketNs, originNs, nextUsed, funcOf } = summary;
     const { t0, pxPerNs, width } = frame;
     const colors = this.colors.normal;
     const faded = this.colors.faded;
     const matches = this.matches;
+    if (this.summaryPixels.length < width) this.summaryPixels = new Int32Array(Math.ceil(width));
+    const pixels = this.summaryPixels.fill(-1);
     for (let x = 0; x < width; x++) {
       const from = Math.max(0, Math.floor((t0 + x / pxPerNs - originNs) / bucketNs));
       const to = Math.min(buckets, Math.ceil((t0 + (x + 1) / pxPerNs - originNs) / bucketNs));
@@ -342,7 +371,16 @@ export class TrackPainter {
       const used = nextUsed[from];
       if (used >= to) continue;
       const f = funcOf[used];
+      pixels[x] = f;
       filler.block(x, x + 1, matches === null || matches[f] === 1 ? colors[f] : faded[f]);
+    }
+    filler.flush();
+    const originPx = (originNs - t0) * pxPerNs;
+    const regions = summaryLabelRegions(pixels, width, originPx, SUMMARY_LABEL_MIN_PX, SUMMARY_REGION_PX, this.functionCounts);
+    for (const { x0, x1, func, others } of regions) {
+      const lit = matches === null || matches[func] === 1;
+      const suffix = others > 0 ? ` +${others}` : "";
+      filler.label(this.trace.functions[func].name, x0, x1 - x0, lit, suffix, SUMMARY_LABEL_MIN_CHARS);
     }
   }
 
@@ -401,48 +439,7 @@ export class TrackPainter {
   }
 
   drawCounter(ctx, track, top, frame) {
-    const { t0, t1, pxPerNs, width } = frame;
-    const { counter } = track;
-    const samples = counter.samples;
-    ctx.fillStyle = "#fafbfc";
-    ctx.fillRect(0, top, width, track.height);
-    const { min, max } = counterRange(counter);
-    const range = max - min || 1;
-    const plotTop = top + 14;
-    const plotHeight = track.height - 18;
-    const yOf = (value) => plotTop + plotHeight - ((value - min) / range) * plotHeight;
-    counter.series.forEach((name, seriesIndex) => {
-      ctx.strokeStyle = SERIES_COLORS[seriesIndex % SERIES_COLORS.length];
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      let started = false;
-      let value = null;
-      // From the last sample before the window: its value is what the line shows at the left edge.
-      for (let i = Math.max(0, firstAtOrAfter(samples, t0) - 1); i < samples.length; i++) {
-        const sample = samples[i];
-        if (sample.values[name] === undefined) continue;
-        const x = (sample.ts - t0) * pxPerNs;
-        if (sample.ts > t1) {
-          if (value !== null) ctx.lineTo(width, yOf(value)); // the value holds until the next sample
-          break;
-        }
-        if (!started) {
-          ctx.moveTo(Math.max(x, 0), yOf(sample.values[name]));
-          started = true;
-        } else {
-          ctx.lineTo(x, yOf(value));
-          ctx.lineTo(x, yOf(sample.values[name]));
-        }
-        value = sample.values[name];
-      }
-      if (started && value !== null && samples[samples.length - 1].ts <= t1) {
-        ctx.lineTo(Math.min((this.trace.endNs - t0) * pxPerNs, width), yOf(value));
-      }
-      ctx.stroke();
-    });
-    ctx.fillStyle = "#475467";
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillText(`${counter.name} (${counter.series.join(", ")}) max ${max}`, 6, top + 11);
+    drawCounter(ctx, track, top, frame, this.trace.endNs);
   }
 
   // What lies under (x, y) in this track, or null.
@@ -491,8 +488,6 @@ export class TrackPainter {
   }
 }
 
-const SERIES_COLORS = ["#2f6fde", "#f04438", "#12b76a", "#f79009", "#7a5af8", "#0ba5ec"];
-
 function markerColor(category) {
   if (category === "exception") return "#d92d20";
   if (category === "log") return "#f79009";
@@ -524,22 +519,6 @@ function firstAtOrAfter(items, t) {
     else hi = mid;
   }
   return lo;
-}
-
-// A counter's smallest and largest value (0 included, so the baseline shows), computed once.
-function counterRange(counter) {
-  if (counter.range === undefined) {
-    let min = 0;
-    let max = 0;
-    for (const sample of counter.samples) {
-      for (const value of Object.values(sample.values)) {
-        if (value > max) max = value;
-        if (value < min) min = value;
-      }
-    }
-    counter.range = { min, max };
-  }
-  return counter.range;
 }
 
 // The tooltip text for a hit.
