@@ -53,6 +53,9 @@ class CMonitoringLines(MonitoringLines):
         rows: List[CodeRow] = self._recorder.rows()
         return rows
 
+    def ignore_thread(self) -> None:
+        self._recorder.ignore_thread()
+
 
 class CSettraceLines:
     """Counts lines of the starting thread and of threads started later, with a C trace function."""
@@ -89,6 +92,9 @@ class CSettraceLines:
     def rows(self) -> List[CodeRow]:
         rows: List[CodeRow] = self._recorder.rows()
         return rows
+
+    def ignore_thread(self) -> None:
+        self._recorder.ignore_thread()
 
 
 def _no_clock() -> int:

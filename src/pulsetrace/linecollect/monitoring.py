@@ -55,6 +55,10 @@ class MonitoringLines:
         """The counts so far (see accounting.thread_rows; safe while counting)."""
         return thread_rows(self.threads)
 
+    def ignore_thread(self) -> None:
+        """The calling thread is not counted from now on (its state None: every callback returns)."""
+        self._local.state = None
+
     def install(self) -> None:
         monitoring = _monitoring
         callbacks = self.make_callbacks()
@@ -116,6 +120,8 @@ class MonitoringLines:
                 state = local.state
             except AttributeError:
                 state = new_thread()
+            if state is None:  # an ignored thread
+                return None
             data = state.codes.get(code)
             if data is None:
                 data = state.data_for(code)
@@ -136,6 +142,8 @@ class MonitoringLines:
             try:
                 state = local.state
             except AttributeError:
+                return None
+            if state is None:
                 return None
             if code not in state.codes and state.detail(code) is None:
                 return disable
@@ -158,6 +166,8 @@ class MonitoringLines:
                 state = local.state
             except AttributeError:
                 state = new_thread()
+            if state is None:  # an ignored thread
+                return None
             stack = state.stack
             if stack and stack[-1][CODE] is code:
                 frame = stack[-1]

@@ -63,6 +63,12 @@ class SettraceLines:
         """The counts so far (see accounting.thread_rows; safe while counting)."""
         return thread_rows(self.threads)
 
+    def ignore_thread(self) -> None:
+        """The calling thread is not counted from now on: its trace hook goes, its state is None."""
+        self._local.state = None
+        if sys.gettrace() is self._global:
+            sys.settrace(None)
+
     def install(self) -> None:
         holder = sys.gettrace()
         if holder is not None:
@@ -109,6 +115,8 @@ class SettraceLines:
                 state = local.state
             except AttributeError:
                 state = new_thread()
+            if state is None:  # an ignored thread
+                return None
             code = frame.f_code
             data = state.codes.get(code)
             if data is None:
@@ -141,6 +149,8 @@ class SettraceLines:
                     state = local.state
                 except AttributeError:
                     state = new_thread()
+                if state is None:
+                    return None
                 stack = state.stack
                 code = frame.f_code
                 lineno = frame.f_lineno
@@ -158,6 +168,8 @@ class SettraceLines:
                 try:
                     state = local.state
                 except AttributeError:
+                    return None
+                if state is None:
                     return None
                 stack = state.stack
                 if stack and stack[-1][CODE] is frame.f_code:

@@ -17,12 +17,11 @@ import sys
 import threading
 import time
 import webbrowser
-from types import FrameType
 from typing import Callable, Optional, TextIO
 
 from ..model.lines import LineStats
-from .collector import CollectorError, LineCollector
 from .files import FileSelector, FileSet
+from .lines import CollectorError, LiveLines
 from .routes import LiveRoutes
 from .serving import LiveServer, ServerError
 from .state import LiveState
@@ -66,7 +65,7 @@ class LiveSession:
         tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.files = FileSet(selector, exclude_dirs=[PACKAGE_DIR])
-        self.collector = LineCollector(self.files)
+        self.collector = LiveLines(self.files)
         self.state = LiveState(self.collector.snapshot, self.files)
         self.host = host
         self.token = None if is_loopback(host) else secrets.token_urlsafe(18)
@@ -108,13 +107,13 @@ class LiveSession:
         except ServerError as exc:
             raise LiveError(str(exc)) from None
 
-    def start(self, frame: Optional[FrameType] = None) -> None:
-        """Start counting (``frame`` from its next line), ticking and serving; print the address."""
+    def start(self) -> None:
+        """Start counting (the calling frame from its next line), ticking and serving; print the address."""
         if self.server is None:
             self.listen()
         assert self.server is not None
         try:
-            self.collector.start(frame)
+            self.collector.start()
         except CollectorError as exc:
             self.server.stop()
             raise LiveError(str(exc)) from None
