@@ -105,16 +105,16 @@ def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_pat
 
     from pulsetrace.live.files import FileSet, the_file
     from pulsetrace.live.routes import LiveRoutes
-    from pulsetrace.live.serving import LiveServer
     from pulsetrace.live.state import LiveState
     from pulsetrace.model.lines import LineStats
+    from pulsetrace.server import RouteServer
 
     source = write(tmp_path / "shown.py", "x = 1\ny = 2\n")
     stats = LineStats()
     stats.line(str(source), 2).hits = 7
     state = LiveState(lambda: stats, FileSet(the_file(str(source))))
-    routes = LiveRoutes(state, token="tok-123", loopback=False)  # as for --host 0.0.0.0
-    server = LiveServer(routes, "127.0.0.1", 0, lambda: None)
+    server = RouteServer(0, "127.0.0.1", token="tok-123")  # as for --host 0.0.0.0
+    LiveRoutes(state, server)
     server.start()
     try:
         state.refresh()
