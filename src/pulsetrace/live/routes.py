@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 from urllib.parse import quote
 
 from ..reports.heatmap import source_lines
@@ -30,7 +30,11 @@ _TEXT_PLAIN = "text/plain; charset=utf-8"
 ASSETS = {  # the only files served from disk besides traced sources: a fixed list
     "/static/live.js": (WEB_DIR, "live.js", _JS),
     "/static/live.css": (WEB_DIR, "live.css", "text/css; charset=utf-8"),
-    # the heatmap's highlighter (and the helpers it imports): the live page highlights as it does
+    # the heatmap page, which shows the live view's files
+    "/static/heatmap.css": (HEATMAP_WEB_DIR, "heatmap.css", "text/css; charset=utf-8"),
+    "/static/heatmap.js": (HEATMAP_WEB_DIR, "heatmap.js", _JS),
+    "/static/heatmap_file.js": (HEATMAP_WEB_DIR, "heatmap_file.js", _JS),
+    "/static/heatmap_index.js": (HEATMAP_WEB_DIR, "heatmap_index.js", _JS),
     "/static/heatmap_highlight.js": (HEATMAP_WEB_DIR, "heatmap_highlight.js", _JS),
     "/static/heatmap_common.js": (HEATMAP_WEB_DIR, "heatmap_common.js", _JS),
 }
@@ -89,17 +93,19 @@ class LiveRoutes:
 
     # -- data ------------------------------------------------------------------------------------
 
-    def _file_param(self, request: Request) -> Optional[str]:
+    def _file_param(self, request: Request) -> Tuple[Optional[str], Optional[str]]:
+        """The file id a page asked about (``?file=``) and its path; (None, None) for none or a bad id."""
         file_id = request.query.get("file")
-        return file_id if file_id and self.state.files.path_of(file_id) is not None else None
+        path = self.state.files.path_of(file_id) if file_id else None
+        return (file_id, path) if path is not None else (None, None)
 
     def _state(self, request: Request) -> bytes:
-        return _dumps(self.state.current.for_page(self._file_param(request))).encode()
+        return _dumps(self.state.current.for_page(*self._file_param(request))).encode()
 
     def _events(self, request: Request, seq: int, timeout: float) -> Event:
         tick = self.state.wait_for(seq, timeout)
         # the document is made only for a tick the stream has not sent (else only seq is read)
-        data = _dumps(tick.for_page(self._file_param(request))) if tick.seq != seq else ""
+        data = _dumps(tick.for_page(*self._file_param(request))) if tick.seq != seq else ""
         return Event(tick.seq, data, last=tick.status == FINISHED)
 
     def _reset(self, request: Request) -> bytes:
