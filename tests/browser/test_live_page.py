@@ -138,5 +138,11 @@ def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_pat
         assert link.get_attribute("href") == "/file/f1?token=tok-123"
         link.click()
         page.locator("#L2 .hits", has_text="7").wait_for(timeout=TIMEOUT_MS)
+        # a link of the earlier form (#L2) opens the line; "All files" is the live index, token kept
+        page.goto(base + "/file/f1?token=tok-123#L2")
+        page.locator("#L2.target").wait_for(timeout=TIMEOUT_MS)
+        page.click("a.back")
+        page.locator("table.files a", has_text="shown.py").wait_for(timeout=TIMEOUT_MS)
+        assert page.url == base + "/?token=tok-123"
     finally:
         server.stop()

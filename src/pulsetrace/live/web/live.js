@@ -117,13 +117,25 @@ async function loadSource() {
   $("#where").textContent = data.path;
   // The heatmap page routes by the address's hash: open this file there, at the line asked for.
   const route = parseHash(location.hash);
-  if (route.file !== data.path) history.replaceState(null, "", fileHref(data.path, route.line));
+  if (route.file !== data.path) history.replaceState(null, "", fileHref(data.path, earlierLine() || route.line));
   window.addEventListener("hashchange", () => {
-    // "All files" (and any other file) is the live index; a line of this file is the heatmap's to show
-    if (parseHash(location.hash).file !== source.path) location.assign(withToken("/"));
-    else if (latest) decorate(latest, null);
+    const line = earlierLine();
+    if (line) {
+      history.replaceState(null, "", fileHref(source.path, line));
+      heatmap?.render();
+    } else if (parseHash(location.hash).file !== source.path) {
+      location.assign(withToken("/")); // "All files" (or another file): the live index
+      return;
+    }
+    if (latest) decorate(latest, null);
   });
   if (latest) render(latest);
+}
+
+// A line asked for as the live page's earlier links did (#L12), 0 for none.
+function earlierLine() {
+  const earlier = location.hash.match(/^#L(\d+)$/);
+  return earlier ? Number(earlier[1]) : 0;
 }
 
 // The tick's heatmap document with the file's text put in (the server sends the numbers only).
