@@ -101,10 +101,16 @@ runpy.run_path(script, run_name="__main__")
 
 WATCH = """
 (line) => {
+  // The file page is the heatmap's: a row is drawn again when its numbers change, so the whole code
+  // block is observed and the line's count read from whichever row is there now.
   window.__seen = [];
-  const cell = document.querySelector(`tr[data-line='${line}'] td.hits`);
-  new MutationObserver(() => window.__seen.push([Date.now(), cell.textContent]))
-    .observe(cell, {childList: true, characterData: true, subtree: true});
+  const code = document.querySelector(".code");
+  const read = () => document.getElementById(`L${line}`)?.querySelector(".hits")?.textContent ?? "";
+  let last = read();
+  new MutationObserver(() => {
+    const now = read();
+    if (now !== last) window.__seen.push([Date.now(), (last = now)]);
+  }).observe(code, {childList: true, characterData: true, subtree: true});
 }
 """
 
@@ -167,7 +173,7 @@ def _open_file_page(browser: Browser, url: str) -> Any:
         time.sleep(0.1)
     page = browser.browser.new_page()
     page.goto(url + "file/" + files[0]["id"])
-    page.locator("tr[data-line] td.code").first.wait_for(timeout=60000)
+    page.locator(".code .row[id^='L'] .src").first.wait_for(timeout=60000)
     return page
 
 

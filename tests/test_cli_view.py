@@ -145,7 +145,10 @@ def test_a_port_in_use_is_a_clear_error(native_trace: Path, tmp_path: Path) -> N
         taken.listen()
         port = taken.getsockname()[1]
         message = _fails(["view", str(native_trace), "--port", str(port)], tmp_path, 1)
-    assert message == f"pulsetrace: error: port {port} is already in use (choose another with --port)"
+    assert message == (  # the same words as the live view's: one server says it
+        f"pulsetrace: error: port {port} on 127.0.0.1 is in use; choose another with --port, "
+        "or --port 0 for a free one"
+    )
 
 
 def test_a_bad_port_is_a_usage_error(native_trace: Path, tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ from helpers_live import start_live, start_python, wait_for
 from live_programs import SHORT, TWO_THREADS
 from pulsetrace.live.files import FileSet, path_contains
 from pulsetrace.live.routes import LiveRoutes
-from pulsetrace.live.serving import LiveServer
 from pulsetrace.live.state import LiveState
 from pulsetrace.model.lines import LineStats
+from pulsetrace.server import RouteServer
 
 
 def _state(live: Any, file_id: str = "f1") -> Dict[str, Any]:
@@ -77,8 +77,8 @@ def test_serves_traced_files_by_id_and_nothing_else(tmp_path: Path) -> None:
 def test_a_non_loopback_server_needs_its_token() -> None:
     # The rule is the routes', whatever the address: tested on loopback (tests bind nothing else).
     state = LiveState(LineStats, FileSet(path_contains("nothing")))
-    routes = LiveRoutes(state, token="s3cret-token", loopback=False)
-    server = LiveServer(routes, "127.0.0.1", 0, lambda: None)
+    server = RouteServer(0, "127.0.0.1", token="s3cret-token")
+    LiveRoutes(state, server)
     server.start()
     try:
         import urllib.error
@@ -96,13 +96,11 @@ def test_a_non_loopback_server_needs_its_token() -> None:
 
 
 def test_other_hosts_get_a_printed_token(tmp_path: Path) -> None:
-    from pulsetrace.live.session import LiveSession, is_loopback
+    from pulsetrace.live.session import LiveSession
 
-    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     session = LiveSession(path_contains("x"), host="0.0.0.0", port=0)
     assert session.token and len(session.token) >= 20
-    assert not session.routes.loopback and session.routes.token == session.token
+    assert session.server.token == session.routes.token == session.token
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

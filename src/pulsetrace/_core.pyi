@@ -91,15 +91,4 @@ class LineRecorder:
     def trace_install(self) -> None: ...  # RuntimeError when another trace function is set in this thread
     def trace_uninstall(self) -> None: ...
     def thread_hook(self) -> Callable[..., Any]: ...  # for threading.settrace
-
-class LineCounter:
-    """The live view's line counter (livelines.c): hits and time per line of the code ``wants`` chooses."""
-
-    def __init__(self, wants: Callable[[Any], bool], disable: Any = None) -> None: ...
-    def line_event(self, code: Any, line_number: int) -> Any: ...  # sys.monitoring LINE callback
-    def thread_hook(self, *args: Any) -> None: ...  # for threading.settrace (before 3.12)
-    def install_here(self) -> None: ...  # the C trace function in the calling thread (before 3.12)
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def ignore_thread(self) -> None: ...  # never count the calling thread
-    def snapshot(self) -> Dict[Tuple[str, int], Tuple[int, int]]: ...  # (file, line) -> (hits, ns)
+    def ignore_thread(self) -> None: ...  # never count the calling thread in this session

@@ -8,7 +8,7 @@ import re
 from typing import Any, List
 
 import pytest
-from test_functable import ORIGIN, module_page  # noqa: F401 - the fixture serving web/ as modules
+from viewer_helpers import ORIGIN
 
 # A made-up trace in the viewer's in-memory form: two threads of random call trees 40 deep over 1,000
 # functions, so nearly every slice is a stack of its own (the flamegraph's worst case).
@@ -85,7 +85,7 @@ def watch_progress(page: Any, until_done: bool = True) -> List[int]:
 
 
 @pytest.fixture
-def big(module_page: Any) -> Any:  # noqa: F811 - pytest's fixture lookup
+def big(module_page: Any) -> Any:
     opened = module_page.evaluate(SYNTHETIC, [[1_200_000, 300_000]])
     assert not opened["treeNow"], "a million stacks are not built inside show()"
     return module_page

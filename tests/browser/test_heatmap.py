@@ -355,6 +355,36 @@ def test_new_data_redraws_the_view_in_place(page: Any, heatmap: Tuple[str, Dict[
     assert "shapes.py" in page.inner_text(".crumbs")
 
 
+def test_refresh_draws_only_the_changed_rows_again(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    """The live view's next snapshot: rows whose numbers changed are drawn again in place, the others
+    stay the same elements, an open popover and the marked line stay."""
+    url, document = heatmap
+    prog = file_entry(document, "prog.py")
+    open_page(page, url, f"#file={prog['path']}&line={FAST_CALL}")
+    page.click(f"#L{FAST_CALL} button.callees")
+    rows = {row[0]: row for row in prog["lines"]}
+    most = max(row[1] for row in prog["lines"])
+    changed, same = [line for line in sorted(rows) if rows[line][1] + 1 < most][:2]  # no new maximum
+    redrawn = page.evaluate(
+        """([path, changed, same]) => {
+             window.__same = document.getElementById(`L${same}`);
+             const data = structuredClone(window.pulsetraceHeatmap.data);
+             const file = data.files.find(f => f.path === path);
+             const more = ([line, hits, own, total]) => [line, hits + 1, own, total];
+             file.lines = file.lines.map((row) => row[0] === changed ? more(row) : row);
+             file.hits += 1;
+             return window.pulsetraceHeatmap.refresh(data);
+           }""",
+        [prog["path"], changed, same],
+    )
+    assert redrawn == [changed]  # the heat scales did not move: one row
+    assert page.inner_text(f"#L{changed} .hits") == f"{rows[changed][1] + 1:,}"
+    assert page.evaluate(f"document.getElementById('L{same}') === window.__same")
+    assert page.locator(".popover.callees").count() == 1
+    assert page.locator(f"#L{FAST_CALL}.target").count() == 1
+    assert f"{prog['hits'] + 1:,} hits" in page.inner_text(".file-stats")
+
+
 def test_keys_step_through_the_hot_lines(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
     url, document = heatmap
     shapes = file_entry(document, "shapes.py")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ def _line_of(path: Path, text: str) -> int:
 
 
 def _count(page: Any, lineno: int) -> int:
-    text = page.locator(f"tr[data-line='{lineno}'] td.hits").text_content() or "0"
+    text = page.locator(f"#L{lineno} .hits").text_content() or "0"
     return int(text.replace(",", "") or 0)
 
 
@@ -39,19 +40,25 @@ def test_watch_a_program_with_two_threads(page: Any, tmp_path: Path) -> None:
         assert row.count() == 1  # the project's own file only: no stdlib, no site-packages
         assert page.locator("#status").text_content() == "running"
         page.locator("table.files a", has_text="prog.py").click()
-        page.wait_for_url("**/file/f1")
+        page.wait_for_url(re.compile(r".*/file/f1(#.*)?$"))
 
-        # the file page: hit counts rise on the hot line
+        # the file page is the heatmap's: its rows, self and total time, its metric buttons
         hot = _line_of(program, "total += i % 7")
-        page.locator(f"tr[data-line='{hot}'] td.hits:not(:empty)").wait_for()
+        page.locator(f"#L{hot} .hits:not(:empty)").wait_for()
+        assert page.locator(f"#L{hot} .self").text_content()
+        assert page.locator(f"#L{hot} .total").text_content()
+        assert page.locator("#bar button.metric").count() == 3
+        call = _line_of(program, "crunch(300)")  # the heatmap's callees link, fed by the live numbers
+        page.locator(f"#L{call} button.callees").wait_for()
+        # hit counts rise on the hot line
         first = _count(page, hot)
         wait_for(lambda: _count(page, hot) > first)
         # heartrate's recency bar on a line hit just now
-        bar = page.locator(f"tr[data-line='{hot}'] .bar")
+        bar = page.locator(f"#L{hot} .bar")
         wait_for(lambda: float(bar.evaluate("b => parseFloat(b.style.width) || 0")) > 0)
         # the expression the main thread is executing, highlighted in the source
         waiting = _line_of(program, "time.sleep(0.05)")
-        marks = page.locator(f"tr[data-line='{waiting}'] mark.exec")
+        marks = page.locator(f"#L{waiting} mark.exec")
         wait_for(lambda: "".join(marks.all_text_contents()) == "time.sleep(0.05)")
 
         # the stacks of both named threads, innermost last, entries linking into the file
@@ -62,7 +69,10 @@ def test_watch_a_program_with_two_threads(page: Any, tmp_path: Path) -> None:
         frames = page.locator("#stack li")
         wait_for(lambda: any("spin" in text for text in frames.all_text_contents()))
         link = page.locator("#stack li.traced a").last
-        assert "/file/f1#L" in (link.get_attribute("href") or "")
+        href = link.get_attribute("href") or ""
+        assert "/file/f1#file=" in href and "&line=" in href, href
+        page.click(f"#stack li.traced a[href='{href}']")  # opens the file at that line
+        page.locator(f"#L{int(href.rsplit('line=', 1)[1])}.target").wait_for()
         names = page.locator("#stack li .fn").all_text_contents()
         assert names[0] in ("_bootstrap", "Thread._bootstrap") and names[-1] in ("spin", "crunch"), names
         page.select_option("#thread-picker", label="MainThread (main)")
@@ -105,16 +115,16 @@ def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_pat
 
     from pulsetrace.live.files import FileSet, the_file
     from pulsetrace.live.routes import LiveRoutes
-    from pulsetrace.live.serving import LiveServer
     from pulsetrace.live.state import LiveState
     from pulsetrace.model.lines import LineStats
+    from pulsetrace.server import RouteServer
 
     source = write(tmp_path / "shown.py", "x = 1\ny = 2\n")
     stats = LineStats()
     stats.line(str(source), 2).hits = 7
     state = LiveState(lambda: stats, FileSet(the_file(str(source))))
-    routes = LiveRoutes(state, token="tok-123", loopback=False)  # as for --host 0.0.0.0
-    server = LiveServer(routes, "127.0.0.1", 0, lambda: None)
+    server = RouteServer(0, "127.0.0.1", token="tok-123")  # as for --host 0.0.0.0
+    LiveRoutes(state, server)
     server.start()
     try:
         state.refresh()
@@ -127,6 +137,12 @@ def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_pat
         link.wait_for(timeout=TIMEOUT_MS)
         assert link.get_attribute("href") == "/file/f1?token=tok-123"
         link.click()
-        page.locator("tr[data-line='2'] td.hits", has_text="7").wait_for(timeout=TIMEOUT_MS)
+        page.locator("#L2 .hits", has_text="7").wait_for(timeout=TIMEOUT_MS)
+        # a link of the earlier form (#L2) opens the line; "All files" is the live index, token kept
+        page.goto(base + "/file/f1?token=tok-123#L2")
+        page.locator("#L2.target").wait_for(timeout=TIMEOUT_MS)
+        page.click("a.back")
+        page.locator("table.files a", has_text="shown.py").wait_for(timeout=TIMEOUT_MS)
+        assert page.url == base + "/?token=tok-123"
     finally:
         server.stop()

@@ -296,7 +296,6 @@ typedef struct PtRecorder {
 enum { PT_BACKEND_MONITORING = 1, PT_BACKEND_SETPROFILE = 2 };
 
 extern PyTypeObject PtRecorder_Type;
-extern PyTypeObject PtLineCounter_Type; /* livelines.c: the live view's line counter */
 extern PyObject *pt_module; /* this extension module (its own functions are never recorded) */
 
 /* The session being recorded, if any (the GIL serialises every access). */

@@ -112,7 +112,16 @@ PtCodeLines *pt_lines_data(PtLineRecorder *r, PtLineThread *t, PyObject *code)
         t->last_data = data;
         return data;
     }
+    /* The detail callable is Python: another thread may run meanwhile and stop the session (the live
+     * view stops at exit while its server thread starts), which frees the recorder and every thread's
+     * counts. Hold the recorder, and give up if its session ended during the call. */
+    uint64_t generation = pt_lines_generation;
+    Py_INCREF(r);
     int verdict = verdict_of(r, code);
+    int ended = pt_lines_active != r || pt_lines_generation != generation || Py_REFCNT(r) == 1;
+    Py_DECREF(r);
+    if (PT_UNLIKELY(ended))
+        return NULL;
     if (t->ncodes == t->codes_cap) {
         size_t cap = t->codes_cap ? t->codes_cap * 2 : 64;
         PtCodeLines **codes = PyMem_RawRealloc(t->codes, cap * sizeof(PtCodeLines *));

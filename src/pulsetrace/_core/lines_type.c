@@ -103,6 +103,20 @@ static PyObject *thread_hook(PtLineRecorder *self, PyObject *unused)
     return self->thread_hook;
 }
 
+/* The calling thread is never counted in this session (the live view's server and ticker): its cached
+ * state becomes NULL for the current generation, so every hook returns at its first check, as for an
+ * event that comes before the thread's state exists. No DISABLE: the code's events stay on for the
+ * other threads. A thread ignored before activate() counts again (activate starts a new generation). */
+static PyObject *ignore_thread(PtLineRecorder *self, PyObject *unused)
+{
+    if (pt_lines_active == self) {
+        pt_lines_tls_generation = pt_lines_generation;
+        pt_lines_tls_thread = NULL;
+    }
+    pt_lines_trace_uninstall(self);
+    Py_RETURN_NONE;
+}
+
 static PyObject *get_active(PtLineRecorder *self, void *closure)
 {
     return PyBool_FromLong(self->active);
@@ -119,6 +133,7 @@ static PyMethodDef methods[] = {
      "Set the C trace function in this thread (RuntimeError when another one is set)."},
     {"trace_uninstall", (PyCFunction)trace_uninstall, METH_NOARGS, "Remove it from this thread."},
     {"thread_hook", (PyCFunction)thread_hook, METH_NOARGS, "The hook for threading.settrace()."},
+    {"ignore_thread", (PyCFunction)ignore_thread, METH_NOARGS, "Never count the calling thread in this session."},
     {NULL},
 };
 

@@ -36,8 +36,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__core(void)
 {
-    if (PyType_Ready(&PtRecorder_Type) < 0 || PyType_Ready(&PtLineRecorder_Type) < 0
-        || PyType_Ready(&PtLineCounter_Type) < 0)
+    if (PyType_Ready(&PtRecorder_Type) < 0 || PyType_Ready(&PtLineRecorder_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
@@ -47,9 +46,6 @@ PyMODINIT_FUNC PyInit__core(void)
         goto fail;
     Py_INCREF(&PtLineRecorder_Type);
     if (PyModule_AddObject(m, "LineRecorder", (PyObject *)&PtLineRecorder_Type) < 0)
-        goto fail;
-    Py_INCREF(&PtLineCounter_Type);
-    if (PyModule_AddObject(m, "LineCounter", (PyObject *)&PtLineCounter_Type) < 0)
         goto fail;
 #if PT_HAS_MONITORING
     PyObject *backends = Py_BuildValue("(ss)", "monitoring", "setprofile");

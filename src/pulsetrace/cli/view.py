@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 from ..model import Trace, read_any_trace
 from ..model.native import MAGIC, TraceFileError, parse_trace, read_file
 from ..progress import Progress
-from ..server import LoopbackServer, Route, ServerError
+from ..server import Route, RouteServer, ServerError
 from ..viewer_page import embedded_trace, served_page
 from ..writers.html import embedded_heatmap
 from ..writers.native import NativeWriter
@@ -46,9 +46,9 @@ class ViewCommand(Command):
         # A trace with line statistics gets the Heatmap tab, as in its standalone page.
         with Progress(f"preparing {args.trace}", sys.stderr):
             page = served_page(TRACE_PATH, embedded_heatmap(trace))
-        server = LoopbackServer(args.port)
-        server.add("/", Route("text/html; charset=utf-8", body=lambda: page))
-        server.add(TRACE_PATH, Route("application/octet-stream", body=lambda: native))
+        server = RouteServer(args.port)
+        server.add("/", Route("text/html; charset=utf-8", body=lambda request: page))
+        server.add(TRACE_PATH, Route("application/octet-stream", body=lambda request: native))
         try:
             server.start()
         except ServerError as exc:

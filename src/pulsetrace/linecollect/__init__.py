@@ -136,6 +136,15 @@ class LineCollector:
             return MonitoringLines(self.keeps_lines, clock)
         return SettraceLines(self.keeps_lines, clock)
 
+    def ignore_current_thread(self) -> None:
+        """Never count the calling thread from now on (a tool's own server or timer thread, while
+        running); its counts so far stay. Without a DISABLE: the code it runs is still counted on the
+        other threads."""
+        hook = self._hook
+        if hook is None:
+            raise LineCollectorError("the line collector is not running")
+        hook.ignore_thread()
+
     def snapshot(self) -> LineStats:
         """The statistics so far, while counting; callable from any thread.
 
@@ -169,6 +178,8 @@ class LineHook(Protocol):
     def close_all(self) -> None: ...
 
     def rows(self) -> List[CodeRow]: ...
+
+    def ignore_thread(self) -> None: ...
 
 
 _OWN_CODES: Optional[FrozenSet[CodeType]] = None

@@ -283,6 +283,10 @@ class PythonLineBackend:
         """The counts so far (see thread_rows; safe while counting)."""
         return thread_rows(self.threads)
 
+    def ignore_thread(self) -> None:
+        """The calling thread is not counted from now on (its state None: every callback returns)."""
+        self._local.state = None
+
 
 def line_stats(threads: Iterable[ThreadLines]) -> LineStats:
     """One LineStats adding up what every thread counted."""

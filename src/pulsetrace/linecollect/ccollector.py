@@ -31,6 +31,9 @@ class RecorderCounts:
         rows: List[CodeRow] = self._recorder.rows()
         return rows
 
+    def ignore_thread(self) -> None:
+        self._recorder.ignore_thread()
+
 
 class CMonitoringLines(RecorderCounts, MonitoringLines):
     """Counts lines of every thread through one sys.monitoring tool id, in C."""

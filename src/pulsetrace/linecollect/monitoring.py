@@ -96,6 +96,8 @@ class MonitoringLines(PythonLineBackend):
                 state = local.state
             except AttributeError:
                 state = new_thread()
+            if state is None:  # an ignored thread
+                return None
             data = state.codes.get(code)
             if data is None:
                 data = state.data_for(code)
@@ -116,6 +118,8 @@ class MonitoringLines(PythonLineBackend):
             try:
                 state = local.state
             except AttributeError:
+                return None
+            if state is None:
                 return None
             if code not in state.codes and state.detail(code) is None:
                 return disable
@@ -138,6 +142,8 @@ class MonitoringLines(PythonLineBackend):
                 state = local.state
             except AttributeError:
                 state = new_thread()
+            if state is None:  # an ignored thread
+                return None
             stack = state.stack
             if stack and stack[-1][CODE] is code:
                 frame = stack[-1]

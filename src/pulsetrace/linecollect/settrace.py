@@ -44,6 +44,12 @@ class SettraceLines(PythonLineBackend):
         self._local_trace = self._make_local()
         self._global = self._make_global()
 
+    def ignore_thread(self) -> None:
+        """The calling thread is not counted from now on: its trace hook goes, its state is None."""
+        super().ignore_thread()
+        if sys.gettrace() is self._global:
+            sys.settrace(None)
+
     def install(self) -> None:
         holder = sys.gettrace()
         if holder is not None:
@@ -90,6 +96,8 @@ class SettraceLines(PythonLineBackend):
                 state = local.state
             except AttributeError:
                 state = new_thread()
+            if state is None:  # an ignored thread
+                return None
             code = frame.f_code
             data = state.codes.get(code)
             if data is None:
@@ -122,6 +130,8 @@ class SettraceLines(PythonLineBackend):
                     state = local.state
                 except AttributeError:
                     state = new_thread()
+                if state is None:
+                    return None
                 stack = state.stack
                 code = frame.f_code
                 lineno = frame.f_lineno
@@ -139,6 +149,8 @@ class SettraceLines(PythonLineBackend):
                 try:
                     state = local.state
                 except AttributeError:
+                    return None
+                if state is None:
                     return None
                 stack = state.stack
                 if stack and stack[-1][CODE] is frame.f_code:

@@ -73,7 +73,7 @@ def live(
         output=output,
         report_writer=write_report,
     )
-    session.start(frame)
+    session.start()
     session.finish_at_exit()
     _session = session
     return session

@@ -10,21 +10,18 @@ as finished and the final page stays up until Ctrl-C.
 from __future__ import annotations
 
 import atexit
-import ipaddress
 import os
-import secrets
 import sys
 import threading
 import time
 import webbrowser
-from types import FrameType
 from typing import Callable, Optional, TextIO
 
 from ..model.lines import LineStats
-from .collector import CollectorError, LineCollector
+from ..server import RouteServer, ServerError
 from .files import FileSelector, FileSet
+from .lines import CollectorError, LiveLines
 from .routes import LiveRoutes
-from .serving import LiveServer, ServerError
 from .state import LiveState
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # pulsetrace's own files
@@ -34,16 +31,6 @@ TICK_SECONDS = 0.2  # five refreshes a second
 
 class LiveError(Exception):
     """The live view could not start: the message says why (port in use, no tool id, bad host)."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (or ``localhost``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 ReportWriter = Callable[[str, LineStats, FileSet], None]
@@ -66,19 +53,18 @@ class LiveSession:
         tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.files = FileSet(selector, exclude_dirs=[PACKAGE_DIR])
-        self.collector = LineCollector(self.files)
+        self.collector = LiveLines(self.files)
         self.state = LiveState(self.collector.snapshot, self.files)
         self.host = host
-        self.token = None if is_loopback(host) else secrets.token_urlsafe(18)
-        self.routes = LiveRoutes(self.state, token=self.token, loopback=self.token is None)
+        self.server = RouteServer(port, host, on_thread=self._own_thread)
+        self.token = self.server.token  # any host but loopback needs one
+        self.routes = LiveRoutes(self.state, self.server)
         self.open_browser = open_browser
         self.keep_serving = keep_serving
         self.output = output
         self.report_writer = report_writer
         self._stderr = stderr if stderr is not None else sys.stderr
         self._tick_seconds = tick_seconds
-        self._port = port
-        self.server: Optional[LiveServer] = None
         self._ticker: Optional[threading.Thread] = None
         self._stop_ticking = threading.Event()
         self._finished = False
@@ -87,10 +73,7 @@ class LiveSession:
     @property
     def url(self) -> str:
         """The address of the index page (with the token when one is needed)."""
-        assert self.server is not None
-        shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        query = f"?token={self.token}" if self.token else ""
-        return f"http://{shown}:{self.server.port}/{query}"
+        return self.server.url
 
     def say(self, message: str) -> None:
         try:
@@ -104,17 +87,15 @@ class LiveSession:
     def listen(self) -> None:
         """Bind the server (before the program runs: a port in use is reported first)."""
         try:
-            self.server = LiveServer(self.routes, self.host, self._port, self._own_thread)
+            self.server.bind()
         except ServerError as exc:
             raise LiveError(str(exc)) from None
 
-    def start(self, frame: Optional[FrameType] = None) -> None:
-        """Start counting (``frame`` from its next line), ticking and serving; print the address."""
-        if self.server is None:
-            self.listen()
-        assert self.server is not None
+    def start(self) -> None:
+        """Start counting (the calling frame from its next line), ticking and serving; print the address."""
+        self.listen()
         try:
-            self.collector.start(frame)
+            self.collector.start()
         except CollectorError as exc:
             self.server.stop()
             raise LiveError(str(exc)) from None
@@ -154,13 +135,12 @@ class LiveSession:
             if self._finished:
                 return
             self._finished = True
-        if self.server is not None:
-            self.server.answer_inline()  # finish() runs at exit, when 3.12+ starts no new thread
+        self.server.answer_inline()  # finish() runs at exit, when 3.12+ starts no new thread
         self.collector.stop()
         self._stop_ticking.set()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
-        keep = self.keep_serving and self.server is not None
+        keep = self.keep_serving
         try:
             self._write_report()
             if keep:  # said before the page shows it: whoever sees "finished" can press Ctrl-C
@@ -174,8 +154,7 @@ class LiveSession:
         except KeyboardInterrupt:
             pass
         finally:
-            if self.server is not None:
-                self.server.stop()
+            self.server.stop()
 
     def _write_report(self) -> None:
         if not self.output or self.report_writer is None:
@@ -193,8 +172,7 @@ class LiveSession:
             self._finished = True
         self.collector.stop()
         self._stop_ticking.set()
-        if self.server is not None:
-            self.server.stop()
+        self.server.stop()
 
     def finish_at_exit(self) -> None:
         """Call finish() when the interpreter exits (after the program's non-daemon threads end)."""

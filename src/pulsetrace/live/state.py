@@ -1,8 +1,11 @@
 """What the live pages show, refreshed a few times a second from the line numbers and the stacks.
 
 A ``LiveState`` turns successive line snapshots into what the pages need: per-line hits and times
-since the last reset, recency (hits in the last seconds, time since the last hit) and per-file
-totals, plus every thread's stack. Reset subtracts the numbers at the time of the reset from the
+and the call edges since the last reset, recency (hits in the last seconds, time since the last hit:
+the line collector keeps no time of last hit, so recency comes from the change of hit counts between
+snapshots) and per-file totals, plus every thread's stack. A file page gets its file as the heatmap's
+own document (``reports.heatmap.build_document``), which the heatmap page renders: live and report
+show the same numbers the same way. Reset subtracts the numbers at the time of the reset from the
 display only: the program and the collected numbers are not touched.
 """
 
@@ -12,10 +15,12 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
 
-from ..model.lines import LineStat, LineStats
+from ..filegroups import FileGrouper, default_grouper
+from ..model.lines import CallEdge, EdgeKey, LineStat, LineStats
+from ..reports.heatmap import build_document
 from .files import FileSet
 from .stacks import ThreadStack, capture_stacks
 
@@ -36,9 +41,13 @@ class Tick:
     files: List[Dict[str, Any]]
     lines: Dict[str, Dict[int, List[int]]]  # file id -> line -> [hits, self, total, recent hits, age ms]
     stacks: List[ThreadStack]
+    shown: LineStats = field(default_factory=LineStats)  # the numbers on display (since the last reset)
+    paths: Dict[str, str] = field(default_factory=dict)  # file id -> path, for the files in ``lines``
+    grouper: Optional[FileGrouper] = None
 
-    def for_page(self, file_id: Optional[str]) -> Dict[str, Any]:
-        """The JSON document one page gets: the index, the stacks, and the lines of its own file."""
+    def for_page(self, file_id: Optional[str], path: Optional[str] = None) -> Dict[str, Any]:
+        """The JSON document one page gets: the index, the stacks, and the lines of its own file,
+        also as the heatmap document of that file (``path``: the file of ``file_id``)."""
         document: Dict[str, Any] = {
             "seq": self.seq,
             "status": self.status,
@@ -48,7 +57,22 @@ class Tick:
         }
         if file_id is not None:
             document["lines"] = self.lines.get(file_id, {})
+            path = path or self.paths.get(file_id)
+            if path is not None:
+                document["heatmap"] = heatmap_of_file(self.shown, path, self.grouper or default_grouper())
         return document
+
+
+def heatmap_of_file(stats: LineStats, path: str, grouper: FileGrouper) -> Dict[str, Any]:
+    """The heatmap document of one file: its lines, the calls made from them and the calls into its
+    functions (other files' lines appear as callers without a link). Without the file's text (the
+    page reads it once, from /api/source): its entry says ``"source": ""`` and has no code."""
+    one = LineStats()
+    one.files[path] = stats.files.get(path, {})  # listed even before its first line runs
+    for key, edge in stats.edges.items():
+        if edge.caller_file == path or edge.callee.filename == path:
+            one.edges[key] = edge
+    return build_document(one, {}, grouper, title="live", read_missing_sources=False)
 
 
 class LiveState:
@@ -60,6 +84,8 @@ class LiveState:
         self.skip_threads: Set[int] = set()  # the live view's own threads: not shown in the stack panel
         self.status = RUNNING
         self._baseline: Dict[Tuple[str, int], LineStat] = {}
+        self._edge_baseline: Dict[EdgeKey, Tuple[int, int]] = {}  # count, total ns at the last reset
+        self._grouper: Optional[FileGrouper] = None
         self._previous: Dict[Tuple[str, int], int] = {}  # hits at the last tick (display numbers)
         self._recent: Deque[Tuple[float, Dict[Tuple[str, int], int]]] = deque()  # (when, hits added)
         self._last_hit: Dict[Tuple[str, int], float] = {}
@@ -105,25 +131,30 @@ class LiveState:
         wall_ns = time.time_ns()
         with self._lock:
             reset, self._reset_pending = self._reset_pending, False
-        numbers = self._display_numbers(stats, reset)
-        lines, files = self._summarise(numbers, now)
+        shown = self._display_numbers(stats, reset)
+        lines, files = self._summarise(shown.files, now)
         stacks: List[ThreadStack] = []
         if self.listeners > 0 and self.status == RUNNING:
             stacks = capture_stacks(self.files, self.skip_threads)
+        if self._grouper is None:
+            self._grouper = default_grouper()
+        paths = {entry["id"]: entry["path"] for entry in files}
         with self._changed:
-            tick = Tick(self._tick.seq + 1, self.status, wall_ns, files, lines, stacks)
+            seq = self._tick.seq + 1
+            tick = Tick(seq, self.status, wall_ns, files, lines, stacks, shown, paths, self._grouper)
             self._tick = tick
             self._changed.notify_all()
         return tick
 
-    def _display_numbers(self, stats: LineStats, reset: bool) -> Dict[str, LineNumbers]:
-        """The selected files' numbers since the last reset."""
+    def _display_numbers(self, stats: LineStats, reset: bool) -> LineStats:
+        """The selected files' numbers and call edges since the last reset."""
         if reset:
             self._baseline = {}
+            self._edge_baseline = {}
             self._previous = {}
             self._recent.clear()
             self._last_hit = {}
-        shown: Dict[str, LineNumbers] = {}
+        shown = LineStats()
         for filename, lines in stats.files.items():
             if filename not in self.files:
                 continue
@@ -140,7 +171,17 @@ class LiveState:
                     display[lineno] = LineStat(
                         stat.hits - base.hits, stat.self_ns - base.self_ns, stat.total_ns - base.total_ns
                     )
-            shown[filename] = display
+            shown.files[filename] = display
+        for key, edge in stats.edges.items():
+            if reset:
+                self._edge_baseline[key] = (edge.count, edge.total_ns)
+                continue
+            before = self._edge_baseline.get(key)
+            if before is None:
+                shown.edges[key] = edge
+            elif edge.count > before[0]:
+                count, spent = edge.count - before[0], edge.total_ns - before[1]
+                shown.edges[key] = CallEdge(edge.caller_file, edge.caller_line, edge.callee, count, spent)
         return shown
 
     def _summarise(

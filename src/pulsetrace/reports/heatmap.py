@@ -20,7 +20,8 @@ document, not HTML. Its shape (times in ns; keys in camelCase, as the page reads
     groups       [{key, title}] in display order (filegroups.GROUPS)
     tokenClasses Pygments' short CSS class names the files' tokens index; 0 is "" (plain text)
     files        [{path, label (short name), module, group, hits, selfNs, maxTotalNs, linesRun,
-                   hottestLine (by self time), source ("trace" | "disk" | ""), code (lines of text,
+                   hottestLine (by self time), source ("trace" | "disk" | "", and "live" on the
+                   live page, which puts in the text it read while the program runs), code (lines of text,
                    or null), tokens (per line [length, class, ...], class indexing
                    tokenClasses; null without code), lines: [[lineno, hits, selfNs, totalNs], ...]
                    by line number,

@@ -6,7 +6,7 @@
 import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
 import { renderIndex } from "./heatmap_index.js";
 import { highlightFile } from "./heatmap_highlight.js";
-import { closePopover, renderFile, showMetric, stepHotLine } from "./heatmap_file.js";
+import { closePopover, renderFile, showMetric, stepHotLine, updateFile } from "./heatmap_file.js";
 
 export class HeatmapApp {
   constructor(bar, main, data) {
@@ -97,6 +97,22 @@ export class HeatmapApp {
     this.setData(data);
     this.render({ keepScroll: true });
     window.scrollTo(0, scroll);
+  }
+
+  // A newer document of the same program (the live view's next snapshot): the file shown keeps its
+  // page and only its changed rows are drawn again (updateFile); any other view is redrawn. Returns
+  // the line numbers of the shown file whose rows were drawn again, or null after a full redraw.
+  refresh(data) {
+    const shown = this.fileView;
+    this.setData(data);
+    const file = shown && shown.table.root?.isConnected ? this.filesByPath.get(shown.file.path) : null;
+    if (!file) {
+      const scroll = window.scrollY;
+      this.render({ keepScroll: true });
+      window.scrollTo(0, scroll);
+      return null;
+    }
+    return updateFile(this, file);
   }
 
   renderBar() {

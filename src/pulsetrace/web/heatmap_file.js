@@ -132,20 +132,17 @@ export function renderFile(container, app, file, target) {
   const lineCount = Math.max(file.code ? file.code.length : 0, lastRun);
   const max = maxima(app, file);
   const table = new SourceTable(app, file, rowsByLine, lineCount, max);
-  const totals = app.data.totals;
   const sourceNote = file.source === "disk"
     ? '<p class="note source-note">The trace did not store this file\'s text: it was read from disk when the ' +
       "report was made and may have changed since the run.</p>"
     : file.source === "" ? '<p class="note source-note">The source of this file is not available.</p>' : "";
+  const totals = app.data.totals;
   const functions = file.functions.map((f) => `<option value="${f.lineno}">${escapeHtml(f.name)} ` +
     `(line ${f.lineno})</option>`).join("");
   container.innerHTML =
     `<nav class="crumbs"><a href="#" class="back">All files</a> › ${groupBadge(file.group)} ` +
     `<span class="path" title="${escapeHtml(file.path)}">${escapeHtml(file.label)}</span></nav>` +
-    `<p class="summary file-stats">${formatCount(file.linesRun)} lines run, ${formatCount(file.hits)} hits, ` +
-    `${formatDuration(file.selfNs)} self time (${formatPercent(file.selfNs, totals.selfNs)} of all). ` +
-    (file.hottestLine ? `Hottest line: <a class="hottest" href="${fileHref(file.path, file.hottestLine)}">` +
-      `${file.hottestLine}</a>.` : "") +
+    `<p class="summary file-stats"><span class="stats">${fileStats(file, totals)}</span>` +
     (functions ? ` <select class="jump" aria-label="Jump to a function"><option value="">Jump to a function…` +
       `</option>${functions}</select>` : "") +
     ' <span class="muted keys">Keys <kbd>n</kbd> / <kbd>p</kbd>: next / previous hot line.</span></p>' +
@@ -175,6 +172,63 @@ export function renderFile(container, app, file, target) {
   if (target) markTarget(app.fileView, target);
   else window.scrollTo(0, 0);
   app.minimap.draw();
+}
+
+function fileStats(file, totals) {
+  return `${formatCount(file.linesRun)} lines run, ${formatCount(file.hits)} hits, ` +
+    `${formatDuration(file.selfNs)} self time (${formatPercent(file.selfNs, totals.selfNs)} of all). ` +
+    (file.hottestLine ? `Hottest line: <a class="hottest" href="${fileHref(file.path, file.hottestLine)}">` +
+      `${file.hottestLine}</a>.` : "");
+}
+
+const sameRow = (a, b) => a === b || (a && b && a[1] === b[1] && a[2] === b[2] && a[3] === b[3]);
+
+// The shown file's newer numbers (the live view's next snapshot, after app.setData): the rows whose
+// numbers or call links changed are drawn again in place, all drawn rows when the heat scale moved.
+// Nothing else is rebuilt, so the scroll position, an open popover and a marked line stay. Returns
+// the line numbers whose rows were drawn again.
+export function updateFile(app, file) {
+  const view = app.fileView;
+  const table = view.table;
+  const max = maxima(app, file);
+  const rescaled = Object.keys(max).some((name) => max[name] !== view.max[name]);
+  const rowsByLine = new Map(file.lines.map((row) => [row[0], row]));
+  const before = { rows: table.rowsByLine, callees: table.callees, callers: table.callers };
+  table.file = file;
+  table.rowsByLine = rowsByLine;
+  table.max = max;
+  table.callees = app.calleesByLine.get(file.path) || new Map();
+  table.callers = app.callersByLine.get(file.path) || new Map();
+  const links = (index, lineno) => (index.get(lineno) || []).length;
+  const candidates = new Set([...before.rows.keys(), ...rowsByLine.keys(), ...before.callees.keys(),
+    ...table.callees.keys(), ...before.callers.keys(), ...table.callers.keys()]);
+  const redrawn = [];
+  let changed = false;
+  const template = document.createElement("template");
+  for (const lineno of candidates) {
+    if (!rescaled && sameRow(before.rows.get(lineno), rowsByLine.get(lineno)) &&
+        links(before.callees, lineno) === links(table.callees, lineno) &&
+        links(before.callers, lineno) === links(table.callers, lineno)) continue;
+    changed = true;
+    if (lineno < 1 || lineno > table.lineCount || !table.filled[Math.floor((lineno - 1) / CHUNK)]) continue;
+    const row = table.root.querySelector(`#L${lineno}`);
+    if (!row) continue;
+    template.innerHTML = table.rowHtml(lineno);
+    const fresh = template.content.firstElementChild;
+    if (view.target === lineno) fresh.classList.add("target");
+    row.replaceWith(fresh);
+    redrawn.push(lineno);
+  }
+  view.file = file;
+  view.max = max;
+  const stats = table.root.parentElement.parentElement.querySelector(".file-stats .stats");
+  if (stats) stats.innerHTML = fileStats(file, app.data.totals);
+  if (app.minimap) {
+    app.minimap.rowsByLine = rowsByLine;
+    app.minimap.max = max;
+    if (changed) app.minimap.setMetric(app.metric); // its stripes: drawn again
+  }
+  return redrawn;
 }
 
 function markTarget(view, lineno) {

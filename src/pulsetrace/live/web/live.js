@@ -1,8 +1,10 @@
 // pulsetrace live: the index of traced files, a file page with live line numbers, and the stacks.
-// One EventSource per page; every message is one tick of the server (see live/state.py).
-// Source lines are highlighted by the heatmap's own highlighter.
+// One EventSource per page; every message is one tick of the server (see live/state.py). The file
+// page is the heatmap's file page (web/heatmap*.js), fed each tick's heatmap document of the file,
+// with heartrate's recency bars and the executing expressions added to its rows.
 
-import { lineHtml } from "./heatmap_highlight.js";
+import { HeatmapApp } from "./heatmap.js";
+import { fileHref, parseHash } from "./heatmap_common.js";
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
@@ -10,7 +12,7 @@ const fileMatch = location.pathname.match(/^\/file\/(f\d+)$/);
 const fileId = fileMatch ? fileMatch[1] : null;
 
 const $ = (selector) => document.querySelector(selector);
-const view = $("#view");
+const view = $("#main");
 const statusBadge = $("#status");
 const picker = $("#thread-picker");
 
@@ -19,9 +21,9 @@ function withToken(url) {
   if (!token) return url;
   return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token);
 }
-function fileLink(id, line) {
+function fileLink(id, path, line) {
   const base = withToken("/file/" + id);
-  return line ? base + "#L" + line : base;
+  return path ? base + fileHref(path, line) : base;
 }
 
 function formatNs(ns) {
@@ -96,11 +98,13 @@ function escapeHtml(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
-// -- the file page ----------------------------------------------------------------------------------
+// -- the file page: the heatmap's file page, fed by the ticks -------------------------------------------
 
-let sourceRows = null; // line number -> {row, hits, time, bar, code, html}
+let heatmap = null; // the HeatmapApp showing this file, made at the first tick after the source came
+let source = null; // {path, code, tokens, classes}: the file's text, read once
 let markedLines = new Set();
 let markKey = "";
+let barLines = new Set();
 
 async function loadSource() {
   const response = await fetch(withToken("/api/source/" + fileId));
@@ -108,92 +112,128 @@ async function loadSource() {
     view.innerHTML = '<p class="note">This file cannot be shown.</p>';
     return;
   }
-  const source = await response.json();
-  $("#where").textContent = source.path;
-  document.title = source.path.split("/").pop() + " — pulsetrace live";
-  const highlighted = source.lines.map((text, i) => lineHtml(text, source.runs[i], source.classes));
-  const body = highlighted
-    .map(
-      (html, i) =>
-        `<tr id="L${i + 1}" data-line="${i + 1}"><td class="no">${i + 1}</td><td class="num hits"></td>` +
-        `<td class="num time"></td><td class="recency"><span class="bar"></span></td>` +
-        `<td class="code">${html}</td></tr>`
-    )
-    .join("");
-  view.innerHTML =
-    '<table class="source"><thead><tr><th class="num">line</th><th class="num">hits</th>' +
-    '<th class="num">time</th><th>recent</th><th></th></tr></thead><tbody>' + body + "</tbody></table>";
-  sourceRows = new Map();
-  highlighted.forEach((html, i) => {
-    const row = document.getElementById("L" + (i + 1));
-    sourceRows.set(i + 1, {
-      row,
-      hits: row.children[1],
-      time: row.children[2],
-      bar: row.children[3].firstElementChild,
-      code: row.children[4],
-      html,
-      shown: "",
-    });
+  const data = await response.json();
+  source = { path: data.path, code: data.lines, tokens: data.runs, classes: data.classes };
+  $("#where").textContent = data.path;
+  // The heatmap page routes by the address's hash: open this file there, at the line asked for.
+  const route = parseHash(location.hash);
+  if (route.file !== data.path) history.replaceState(null, "", fileHref(data.path, earlierLine() || route.line));
+  window.addEventListener("hashchange", () => {
+    const line = earlierLine();
+    if (line) {
+      history.replaceState(null, "", fileHref(source.path, line));
+      heatmap?.render();
+    } else if (parseHash(location.hash).file !== source.path) {
+      location.assign(withToken("/")); // "All files" (or another file): the live index
+      return;
+    }
+    if (latest) decorate(latest, null);
   });
-  if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: "center" });
   if (latest) render(latest);
 }
 
-function renderFile(tick) {
-  if (!sourceRows) return;
-  const lines = tick.lines || {};
-  let hottest = 1;
-  let mostRecent = 1;
-  for (const numbers of Object.values(lines)) {
-    hottest = Math.max(hottest, numbers[1]);
-    mostRecent = Math.max(mostRecent, numbers[3]);
+// A line asked for as the live page's earlier links did (#L12), 0 for none.
+function earlierLine() {
+  const earlier = location.hash.match(/^#L(\d+)$/);
+  return earlier ? Number(earlier[1]) : 0;
+}
+
+// The tick's heatmap document with the file's text put in (the server sends the numbers only).
+function heatmapDocument(tick) {
+  const data = tick.heatmap;
+  if (!data) return null;
+  for (const file of data.files) {
+    if (file.path !== source.path) continue;
+    file.code = source.code;
+    file.tokens = source.tokens;
+    file.source = "live";
   }
-  for (const [lineno, entry] of sourceRows) {
-    const numbers = lines[lineno];
-    const key = numbers ? numbers.join(",") : "";
-    if (key === entry.shown) continue;
-    entry.shown = key;
-    if (!numbers) {
-      entry.row.classList.remove("hit");
-      entry.hits.textContent = entry.time.textContent = "";
-      entry.bar.style.width = "0";
-      continue;
-    }
-    const [hits, selfNs, , recent, ageMs] = numbers;
-    entry.row.classList.add("hit");
-    entry.row.style.setProperty("--heat", (selfNs / hottest).toFixed(3));
-    entry.hits.textContent = formatCount(hits);
-    entry.time.textContent = formatNs(selfNs);
+  if (source.classes.length > data.tokenClasses.length) data.tokenClasses = source.classes;
+  return data;
+}
+
+function renderFile(tick) {
+  if (!source) return;
+  const data = heatmapDocument(tick);
+  if (!data) return;
+  let redrawn = null;
+  if (!heatmap) {
+    const bar = $("#bar");
+    bar.hidden = false;
+    heatmap = new HeatmapApp(bar, view, data);
+  } else {
+    redrawn = heatmap.refresh(data);
+  }
+  decorate(tick, redrawn);
+}
+
+// What the live page adds to the heatmap's rows: heartrate's recency bars and the executing
+// expressions. Rows the heatmap drew again (redrawn: their line numbers; null: all) get them anew.
+function decorate(tick, redrawn) {
+  if (!heatmap || !heatmap.fileView) return;
+  const lines = tick.lines || {};
+  let mostRecent = 1;
+  for (const numbers of Object.values(lines)) mostRecent = Math.max(mostRecent, numbers[3]);
+  const withBars = new Set();
+  for (const [key, numbers] of Object.entries(lines)) {
+    const lineno = Number(key);
+    const [, , , recent, ageMs] = numbers;
     // heartrate's bars: longer for more recent hits, lighter the longer ago the last hit was
     const fresh = ageMs >= 0 && ageMs < 10000;
     const width = fresh && recent > 0 ? 8 + 92 * (Math.log1p(recent) / Math.log1p(mostRecent)) : fresh ? 4 : 0;
-    entry.bar.style.width = width.toFixed(1) + "%";
-    entry.bar.style.opacity = fresh ? Math.max(0.15, 1 - ageMs / 10000).toFixed(2) : "0";
-    entry.bar.title = `${formatCount(recent)} hits in the last 2 s, last hit ${(ageMs / 1000).toFixed(1)} s ago`;
+    if (width === 0 && !barLines.has(lineno)) continue;
+    const bar = barOf(lineno);
+    if (!bar) continue;
+    withBars.add(lineno);
+    bar.style.width = width.toFixed(1) + "%";
+    bar.style.opacity = fresh ? Math.max(0.15, 1 - ageMs / 10000).toFixed(2) : "0";
+    bar.title = `${formatCount(recent)} hits in the last 2 s, last hit ${(ageMs / 1000).toFixed(1)} s ago`;
   }
-  markExecuting(tick.stacks || []);
+  for (const lineno of barLines) {
+    if (!withBars.has(lineno)) {
+      const bar = barOf(lineno);
+      if (bar) bar.style.width = "0";
+    }
+  }
+  barLines = withBars;
+  markExecuting(tick.stacks || [], redrawn);
+}
+
+// The recency bar of a drawn row (made on first use), null for a row not drawn yet.
+function barOf(lineno) {
+  const row = document.getElementById("L" + lineno);
+  const cell = row && row.querySelector(".links");
+  if (!cell) return null;
+  let bar = cell.querySelector(".bar");
+  if (!bar) {
+    bar = document.createElement("span");
+    bar.className = "bar";
+    cell.prepend(bar);
+  }
+  return bar;
 }
 
 // The expression each frame in this file is executing, from every thread's stack.
-function markExecuting(stacks) {
+function markExecuting(stacks, redrawn) {
   const spans = [];
   for (const stack of stacks) for (const frame of stack.frames) if (frame.id === fileId && frame.expr) spans.push(frame.expr);
   const key = JSON.stringify(spans);
-  if (key === markKey) return;
+  const stale = redrawn === null || redrawn.some((lineno) => markedLines.has(lineno));
+  if (key === markKey && !stale) return;
   markKey = key;
+  const html = heatmap.highlighted(heatmap.fileView.file);
   for (const lineno of markedLines) {
-    const entry = sourceRows.get(lineno);
-    if (entry) entry.code.innerHTML = entry.html;
+    const code = document.querySelector(`#L${lineno} .src`);
+    if (code && code.querySelector("mark.exec")) code.innerHTML = html[lineno - 1] || " ";
   }
   markedLines = new Set();
   for (const [startLine, startCol, endLine, endCol] of spans) {
     for (let lineno = startLine; lineno <= endLine; lineno++) {
-      const entry = sourceRows.get(lineno);
-      if (!entry) continue;
+      const code = document.querySelector(`#L${lineno} .src`);
+      if (!code) continue;
       const from = lineno === startLine ? startCol : 0;
       const to = lineno === endLine ? endCol : Infinity;
-      markRange(entry.code, from, to);
+      markRange(code, from, to);
       markedLines.add(lineno);
     }
   }
@@ -254,7 +294,7 @@ function renderStacks(stacks) {
   list.innerHTML = stack.frames
     .map((f) => {
       const where = `${escapeHtml(f.file)}:${f.line}`;
-      const place = f.id ? `<a href="${fileLink(f.id, f.line)}">${where}</a>` : where;
+      const place = f.id ? `<a href="${fileLink(f.id, f.file, f.line)}">${where}</a>` : where;
       return `<li class="${f.id ? "traced" : "untraced"}"><span class="fn">${escapeHtml(f.function)}</span> ${place}</li>`;
     })
     .join("");
