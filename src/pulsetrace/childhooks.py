@@ -255,19 +255,11 @@ def _note_started(pid: Any, command: Optional[str]) -> None:
 
 
 @ignore_function
-def _env_list_reaching(env_list: Any) -> Any:
+def _with_run(add: Callable[[Any, str], Any], env: Any) -> Any:
+    """``env`` with the run's variables, as ``add`` puts them in (``env`` as it was if it cannot)."""
     tracing = _current
     try:
-        return env_list if tracing is None else env_list_with_run(env_list, tracing.directory)
-    except Exception:
-        return env_list
-
-
-@ignore_function
-def _environment_reaching(env: Any) -> Any:
-    tracing = _current
-    try:
-        return env if tracing is None else environment_with_run(env, tracing.directory)
+        return env if tracing is None else add(env, tracing.directory)
     except Exception:
         return env
 
@@ -289,7 +281,7 @@ _ENV_LIST = 3  # fork_exec(args, executable_list, close_fds, pass_fds, cwd, env_
 def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> Any:
     launch = _launch(executable_list, args)
     if launch.reached and len(rest) > _ENV_LIST:
-        rest = (*rest[:_ENV_LIST], _env_list_reaching(rest[_ENV_LIST]), *rest[_ENV_LIST + 1 :])
+        rest = (*rest[:_ENV_LIST], _with_run(env_list_with_run, rest[_ENV_LIST]), *rest[_ENV_LIST + 1 :])
     _in_spawn.active = True
     try:
         pid = _real_fork_exec(launch.argv, executable_list, *rest, **kwargs)
@@ -302,7 +294,7 @@ def _fork_exec(args: Any, executable_list: Any, *rest: Any, **kwargs: Any) -> An
 def _posix_spawn(path: Any, argv: Any, *rest: Any, **kwargs: Any) -> Any:
     launch = _launch([path], argv)
     if launch.reached and rest:
-        rest = (_environment_reaching(rest[0]), *rest[1:])
+        rest = (_with_run(environment_with_run, rest[0]), *rest[1:])
     pid = _real_posix_spawn(path, launch.argv, *rest, **kwargs)
     _note_started(pid, launch.traced)
     return pid
