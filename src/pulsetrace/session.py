@@ -338,6 +338,10 @@ class TraceSession:
             if self._state == _FINISHING:  # we interrupted our own save: let it end, then die
                 self._terminate_after = True
                 return
+            if self._state == _IDLE and self.slot is not None:
+                # Ended while it starts to record (a pool worker terminated at once): nothing was
+                # recorded, and the root says so (never recorded), not that a trace was lost.
+                self.slot.release()
             self.finish()
         _die_by_signal(signal.SIGTERM, self._real_exit)
 
