@@ -52,7 +52,7 @@ from .childenv import (
 )
 from .children import ChildTracing, traced_program
 from .filters import ignore_function
-from .pycommand import PythonCommand, describe_program, parse_python_command
+from .pycommand import PythonCommand, parse_python_command
 
 _current: Optional[ChildTracing] = None  # the run whose children this process traces now
 _fork_callback: Optional[Callable[[], None]] = None
@@ -241,7 +241,7 @@ def _launch(candidates: Any, argv: Any) -> Launch:
             return Launch(argv)
         if is_python_by_name(executable) and argv:  # another Python: it records itself, wait for it
             other = parse_python_command(list(argv[1:]))
-            return Launch(argv, None if other is None else describe_program([executable, *argv[1:]]), True)
+            return Launch(argv, None if other is None else other.describe(), True)
         return Launch(argv, None, True)  # a shell or a launcher: whatever Python it starts records
     except Exception:  # a command pulsetrace cannot read runs as it was given
         return Launch(argv)
@@ -349,12 +349,7 @@ def _exec_plan(path: Any, argv: Any, env: Any) -> ExecPlan:
         except Exception:
             goes_on = False
     if goes_on and reaches_python(executable):
-        try:
-            return ExecPlan(
-                argv, environment_with_run(env, tracing.directory), other is not None, after_failure
-            )
-        except Exception:
-            pass
+        env = _with_run(environment_with_run, env)
     return ExecPlan(argv, env, other is not None, after_failure)
 
 
