@@ -355,8 +355,26 @@ def as_descendant(process: ProcessTrace, slot: ChildSlot, started_by: str, paren
     process.name = descendant_name(process, slot, started_by)
     process.metadata["parent_pid"] = parent_pid
     process.metadata["started_by"] = started_by
-    unreadable_elsewhere = [name for name in source_files(process) if not os.path.isfile(name)]
-    process.sources = SourceTexts(unreadable_elsewhere)
+    keep_sources_unreadable_elsewhere(process)
+
+
+def keep_sources_unreadable_elsewhere(process: ProcessTrace) -> None:
+    """Keep with a part that the root collects only the source text the root cannot read from the
+    files itself (see ``with_descendants``)."""
+    process.sources = SourceTexts([name for name in source_files(process) if not os.path.isfile(name)])
+
+
+def save_replaced_part(run: ChildTracing, trace: Trace, command: PythonCommand) -> ChildSlot:
+    """The root is about to replace itself by ``command`` (os.exec*), which takes the run over: its
+    recording so far goes into a slot of ``run``, marked ``replaced_by``; the slot."""
+    from .writers import save
+
+    slot = run.new_slot(command.describe())
+    process = trace.process()
+    process.metadata["replaced_by"] = command.describe()
+    keep_sources_unreadable_elsewhere(process)
+    save(trace, slot.trace_path)
+    return slot
 
 
 def descendant_name(process: ProcessTrace, slot: ChildSlot, started_by: str) -> str:

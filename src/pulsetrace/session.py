@@ -33,12 +33,12 @@ from .children import (
     Collected,
     as_descendant,
     lost_children,
+    save_replaced_part,
     wait_from_environment,
     with_descendants,
 )
 from .config import DEFAULT_OUTPUT
 from .model import Trace
-from .model.build import SourceTexts, source_files
 from .model.lines import merged
 from .options import TraceOptions
 from .progress import Progress
@@ -239,13 +239,7 @@ class TraceSession:
             if tracer is not None:
                 if tracer.running:
                     tracer.stop()
-                slot = run.new_slot(command.describe())
-                process = tracer.trace.process()
-                process.metadata["replaced_by"] = command.describe()
-                process.sources = SourceTexts(
-                    [name for name in source_files(process) if not os.path.isfile(name)]
-                )
-                save(tracer.trace, slot.trace_path)
+                slot = save_replaced_part(run, tracer.trace, command)
         except BaseException as exc:
             self._report_error("could not save the trace before the program replaced itself", exc)
         self._state = _DONE

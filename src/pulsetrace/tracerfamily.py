@@ -25,9 +25,8 @@ import os
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from . import childhooks
-from .children import ChildSlot, ChildTracing, Collected, with_descendants
+from .children import ChildTracing, Collected, save_replaced_part, with_descendants
 from .model import Trace
-from .model.build import SourceTexts, source_files
 from .pycommand import PythonCommand
 
 if TYPE_CHECKING:
@@ -99,14 +98,7 @@ class TracerFamily:
         if output is None:
             tracer.stop()
             return list(argv)
-        trace = tracer.stop_without_children()
-        slot: ChildSlot = self.run.new_slot(command.describe())
-        process = trace.process()
-        process.metadata["replaced_by"] = command.describe()
-        process.sources = SourceTexts([name for name in source_files(process) if not os.path.isfile(name)])
-        from .writers import save
-
-        save(trace, slot.trace_path)
+        save_replaced_part(self.run, tracer.stop_without_children(), command)
         childhooks.install(self.run, lambda: None)  # the hooks stay, for the exec itself
         return self.run.rewrite_as_root(argv[0], command, os.path.abspath(output), True)
 
