@@ -275,15 +275,8 @@ void pt_lines_close_top(PtLineThread *t, uint64_t now)
 {
     PtLineFrame *f = &t->stack[--t->depth];
     PtCodeLines *data = f->data;
-    if (has_open_line(f)) {
-        PtLineSlot *open = pt_lines_slot(data, f->lineno);
-        if (open != NULL) {
-            uint64_t elapsed = now - f->line_start;
-            open->self += elapsed - f->line_callee;
-            if (f->whole)
-                open->total += elapsed;
-        }
-    }
+    if (has_open_line(f))
+        pt_lines_end_line(data, f, now);
     uint64_t duration = now - f->enter;
     data->self += duration - f->callee;
     if (f->outer < 0) {

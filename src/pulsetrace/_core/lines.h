@@ -149,19 +149,26 @@ static inline PtLineSlot *pt_lines_slot(PtCodeLines *data, int lineno)
     return pt_lines_slot_grow(data, lineno);
 }
 
+/* The line ``f`` is on ends at ``now``: its self time (less its callees'), and its total where the
+ * frame is its code's outermost on the stack (``whole``), go to that line. */
+static inline void pt_lines_end_line(PtCodeLines *data, PtLineFrame *f, uint64_t now)
+{
+    PtLineSlot *open = pt_lines_slot(data, f->lineno);
+    if (open != NULL) {
+        uint64_t elapsed = now - f->line_start;
+        open->self += elapsed - f->line_callee;
+        if (f->whole)
+            open->total += elapsed;
+    }
+}
+
 /* ``f`` (detailed, the innermost) starts line ``lineno``: close its open line, open this one. Inline:
  * it runs for every line event. */
 static inline void pt_lines_line(PtLineThread *t, uint64_t now, PtLineFrame *f, int lineno)
 {
     PtCodeLines *data = f->data;
     if (f->lineno != 0) {
-        PtLineSlot *open = pt_lines_slot(data, f->lineno);
-        if (open != NULL) {
-            uint64_t elapsed = now - f->line_start;
-            open->self += elapsed - f->line_callee;
-            if (f->whole)
-                open->total += elapsed;
-        }
+        pt_lines_end_line(data, f, now);
         f->line_callee = 0;
     }
     PtLineSlot *s = pt_lines_slot(data, lineno);
