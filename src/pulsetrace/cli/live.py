@@ -14,7 +14,7 @@ from ..live.session import DEFAULT_PORT, LiveError, LiveSession
 from ..runner import SCRIPT, Target
 from ..writers import OutputError, check_output_path
 from .base import CLIError, Command
-from .run import split_command_line
+from .run import add_program_arguments, parse_program_command_line
 
 USAGE = (
     "pulsetrace live [options] script.py [args ...]\n"
@@ -64,22 +64,12 @@ class LiveCommand(Command):
             help="files whose source text contains a match of REGEX",
         )
         chosen.add_argument("--all-files", action="store_true", help="every file, standard library included")
-        program = parser.add_argument_group("the program (the first of these ends pulsetrace's options)")
-        program.add_argument(
-            "-m", metavar="module", dest="module", help="run a library module, like python -m"
-        )
-        program.add_argument("-c", metavar="code", dest="code", help="run a code string, like python -c")
-        program.add_argument("script", nargs="?", help="the script to run")
-        program.add_argument("args", nargs="*", help="arguments for the program (its sys.argv[1:])")
+        add_program_arguments(parser, "the script to run")
 
     def parse_args(self, parser: argparse.ArgumentParser, args: List[str]) -> argparse.Namespace:
-        options, target = split_command_line(parser, args)
-        namespace = parser.parse_args(options)
-        if target is None:
-            parser.error("missing the program to run: script.py, -m module or -c code")
+        namespace = parse_program_command_line(parser, args)
         if not 0 <= namespace.port <= 65535:
             parser.error(f"argument --port: {namespace.port} is not a port number (0 to 65535)")
-        namespace.target = target
         return namespace
 
     def run(self, args: argparse.Namespace) -> int:

@@ -45,23 +45,10 @@ class RunCommand(Command):
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.usage = USAGE
         add_option_flags(parser)
-        program = parser.add_argument_group("the program (the first of these ends pulsetrace's options)")
-        program.add_argument(
-            "-m", metavar="module", dest="module", help="run a library module, like python -m"
-        )
-        program.add_argument("-c", metavar="code", dest="code", help="run a code string, like python -c")
-        program.add_argument(
-            "script", nargs="?", help="the script to run (or a directory or zip with __main__.py)"
-        )
-        program.add_argument("args", nargs="*", help="arguments for the program (its sys.argv[1:])")
+        add_program_arguments(parser, "the script to run (or a directory or zip with __main__.py)")
 
     def parse_args(self, parser: argparse.ArgumentParser, args: List[str]) -> argparse.Namespace:
-        options, target = split_command_line(parser, args)
-        namespace = parser.parse_args(options)
-        if target is None:
-            parser.error("missing the program to run: script.py, -m module or -c code")
-        namespace.target = target
-        return namespace
+        return parse_program_command_line(parser, args)
 
     def run(self, args: argparse.Namespace) -> int:
         target: Target = args.target
@@ -192,6 +179,26 @@ def command_line_settings(
             value = [path for given in value for path in given.split(",") if path]
         settings.append(config.Setting(spec.name, value, f"{where} {'/'.join(flags(spec.name))}"))
     return settings
+
+
+def add_program_arguments(parser: argparse.ArgumentParser, script_help: str) -> None:
+    """The program a subcommand runs (``run``, ``live``): script, ``-m module`` or ``-c code``, and its
+    arguments, as python's own command line reads them (see ``split_command_line``)."""
+    program = parser.add_argument_group("the program (the first of these ends pulsetrace's options)")
+    program.add_argument("-m", metavar="module", dest="module", help="run a library module, like python -m")
+    program.add_argument("-c", metavar="code", dest="code", help="run a code string, like python -c")
+    program.add_argument("script", nargs="?", help=script_help)
+    program.add_argument("args", nargs="*", help="arguments for the program (its sys.argv[1:])")
+
+
+def parse_program_command_line(parser: argparse.ArgumentParser, words: List[str]) -> argparse.Namespace:
+    """pulsetrace's options parsed, and the program in ``target`` (an error when there is none)."""
+    options, target = split_command_line(parser, words)
+    namespace = parser.parse_args(options)
+    if target is None:
+        parser.error("missing the program to run: script.py, -m module or -c code")
+    namespace.target = target
+    return namespace
 
 
 def split_command_line(
