@@ -177,6 +177,19 @@ def _open_file_page(browser: Browser, url: str) -> Any:
     return page
 
 
+def start(command: List[str], work: Path) -> subprocess.Popen[str]:
+    """One measured process in ``work``, its output read as text."""
+    return subprocess.Popen(
+        command,
+        cwd=str(work),
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def run_once(
     python: str, mode: str, script: Path, rounds: int, work: Path, browser: Optional[Browser]
 ) -> float:
@@ -204,15 +217,7 @@ def run_once(
         command = [python, str(wrapper), str(script), *args]
     else:
         command = [python, "-m", "pulsetrace", "live", "--port", "0", str(script), *args]
-    process = subprocess.Popen(
-        command,
-        cwd=str(work),
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start(command, work)
     page = None
     try:
         if mode == "live-browser":
@@ -240,15 +245,7 @@ def measure_latency(python: str, work: Path, browser: Browser, count: int) -> Di
     line = next(n for n, text in enumerate(script.read_text().splitlines(), 1) if "# MARKER" in text)
     go, out = work / "go-latency", work / "hits.json"
     command = [python, "-m", "pulsetrace", "live", "--port", "0", str(script), str(go), str(out), str(count)]
-    process = subprocess.Popen(
-        command,
-        cwd=str(work),
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start(command, work)
     try:
         page = _open_file_page(browser, _address(process))
         page.evaluate(WATCH, line)
