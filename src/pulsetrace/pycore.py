@@ -82,6 +82,7 @@ in the calling thread. The monitoring backend keeps its callbacks and stays bala
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -180,12 +181,9 @@ class PythonCore:
 
 
 _OWN_MODULES: List[ModuleType] = [pyframes, pysession, pymonitoring, pyprofile, sys.modules[__name__]]
-_OWN_CODES: Optional[FrozenSet[CodeType]] = None
 
 
+@functools.cache
 def _own_code_objects() -> FrozenSet[CodeType]:
     """Every code object of the Python core's modules (callbacks included): none may appear in a trace."""
-    global _OWN_CODES
-    if _OWN_CODES is None:
-        _OWN_CODES = module_code_objects(_OWN_MODULES)
-    return _OWN_CODES
+    return module_code_objects(_OWN_MODULES)

@@ -16,6 +16,7 @@ file. pulsetrace's own code is never counted, nor code the tracing controls' fil
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -182,15 +183,9 @@ class LineHook(Protocol):
     def ignore_thread(self) -> None: ...
 
 
-_OWN_CODES: Optional[FrozenSet[CodeType]] = None
-
-
+@functools.cache
 def _own_code_objects() -> FrozenSet[CodeType]:
     """The code of this package (the collector's start and stop run while it counts)."""
-    global _OWN_CODES
-    if _OWN_CODES is None:
-        from . import accounting, ccollector, monitoring, settrace
+    from . import accounting, ccollector, monitoring, settrace
 
-        own_modules = (accounting, ccollector, monitoring, settrace, sys.modules[__name__])
-        _OWN_CODES = module_code_objects(own_modules)
-    return _OWN_CODES
+    return module_code_objects((accounting, ccollector, monitoring, settrace, sys.modules[__name__]))
