@@ -125,7 +125,7 @@ def test_a_file_that_is_not_a_trace_is_a_clear_error(tmp_path: Path) -> None:
     message = _fails(["view", "notes.txt"], tmp_path, 1)
     assert message == (
         "pulsetrace: error: notes.txt: not a trace: "
-        "neither a pulsetrace trace (.pulse) nor Chrome Trace Event JSON"
+        "neither a pulsetrace trace (.pulse or .html) nor Chrome Trace Event JSON"
     )
     (tmp_path / "bad.json").write_text('{"no": "events"}')
     assert _fails(["view", "bad.json"], tmp_path, 1).startswith("pulsetrace: error: bad.json: ")

@@ -478,7 +478,8 @@ class TraceSession:
         if lines.functions:
             message += f", {len(lines.functions)} library functions summarised"
         self.report(message)
-        if not writer_named(format_name).keeps_lines:
+        writer = writer_named(format_name)
+        if not (writer.keeps_lines or writer.needs_lines):  # a format that needs them shows them
             self.report(
                 f"note: the {format_name} format has no place for line statistics; "
                 "save to a .pulse file to keep them"

@@ -26,13 +26,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+from .model.page_reader import TRACE_ELEMENT_ID
+
 ENTRY_MODULE = "app.js"
 TEMPLATE = "index.html"
 STYLESHEETS = ("viewer.css", "views.css")  # the shell's, then the flamegraph's and function table's
 CSS_MARK = "/*PULSETRACE:CSS*/"
 SCRIPT_MARK = "/*PULSETRACE:SCRIPT*/"
 TRACE_MARK = "<!--PULSETRACE:TRACE-->"
-TRACE_ELEMENT_ID = "pulsetrace-trace"
 HEATMAP_ELEMENT_ID = "pulsetrace-heatmap"
 COMPRESSION_LEVEL = 6  # zlib's own balance: the 1M-call HTML in benchmarks/RESULTS.md was measured with it
 BASE64_CHUNK = 3 * 1024 * 1024  # a multiple of 3, so chunks encode independently without padding
@@ -131,23 +132,6 @@ def served_page(trace_url: str, heatmap: Optional[EmbeddedHeatmap] = None) -> by
         f'data-src="{html.escape(trace_url)}"></script>'
     )
     return b"".join([(before + element).encode("utf-8"), *_heatmap_element(heatmap), after.encode("utf-8")])
-
-
-_EMBEDDED = re.compile(
-    rb'<script type="application/octet-stream" id="pulsetrace-trace">([A-Za-z0-9+/=\s]*)</script>'
-)
-
-
-def embedded_trace(page: bytes) -> Optional[bytes]:
-    """The native trace inside a standalone page this module wrote, or None if ``page`` holds none;
-    raises ValueError if it holds one that is damaged."""
-    match = _EMBEDDED.search(page)
-    if match is None:
-        return None
-    try:
-        return zlib.decompress(base64.b64decode(match.group(1)))
-    except (ValueError, zlib.error) as exc:
-        raise ValueError(f"the trace embedded in the page is damaged ({exc})") from None
 
 
 @dataclass(frozen=True)

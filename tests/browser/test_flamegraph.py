@@ -355,8 +355,8 @@ def test_a_deep_stack_scrolls_in_a_canvas_the_size_of_the_view(module_page: Any,
     module_page.wait_for_function(f"({at_bottom})(view.scroller)")
     # the last drawing is of the scroller's final place (a scroll is drawn on the next frame), so the
     # frames' places read from it are where a click finds them
-    module_page.wait_for_function(
-        f"view.scrollTop === view.scroller.scrollTop && view.drawn.some(([n, x, w, depth]) => depth === {size[2]})")
+    drawn_here = "view.scrollTop === view.scroller.scrollTop"
+    module_page.wait_for_function(f"{drawn_here} && view.drawn.some(([n, x, w, d]) => d === {size[2]})")
     shown = frames(module_page)
     bottom = max(shown, key=lambda f: f["depth"])
     assert bottom["name"] == "builtins.sum" and bottom["depth"] == size[2]

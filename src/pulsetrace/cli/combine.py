@@ -17,9 +17,9 @@ from .reading import read_trace
 class CombineCommand(Command):
     """Combine traces into one, each process on its own track.
 
-    `pulsetrace combine A B ... -o OUT` reads every TRACE (a native .pulse file or Chrome Trace Event
-    JSON, plain or gzipped, including JSON written by other tools) and writes one trace in the format
-    of OUT's extension.
+    `pulsetrace combine A B ... -o OUT` reads every TRACE (a native .pulse file, a .html page
+    pulsetrace wrote, or Chrome Trace Event JSON, plain or gzipped, including JSON written by other
+    tools) and writes one trace in the format of OUT's extension.
 
     --align wall (the default) places processes by their wall-clock times: right for traces taken on
     one machine or on hosts with synchronised clocks. A trace without wall-clock times (JSON from
@@ -37,7 +37,7 @@ class CombineCommand(Command):
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "traces", nargs="*", metavar="TRACE",
-            help="the traces to combine (.pulse, or Chrome JSON: .json, .json.gz)",
+            help="the traces to combine (.pulse, .html, or Chrome JSON: .json, .json.gz)",
         )  # fmt: skip
         parser.add_argument(
             "-o", "--output", metavar="PATH",

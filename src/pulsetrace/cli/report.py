@@ -23,14 +23,16 @@ class ReportCommand(Command):
     of the recording, total time); `--top N` shows N of them; `--lines` shows the source lines with
     the most self time instead (a trace recorded with `--lines`). `pulsetrace report TRACE -o OUT`
     writes the trace in the format of OUT's extension (.json, .json.gz, .pulse, .pstats, ...)
-    instead. TRACE is a native .pulse file or Chrome Trace Event JSON (plain or gzipped), including
-    JSON written by other tools.
+    instead. TRACE is a native .pulse file, a .html page pulsetrace wrote (the trace inside it), or
+    Chrome Trace Event JSON (plain or gzipped), including JSON written by other tools.
     """
 
     name = "report"
 
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("trace", help="the trace to read (.pulse, or Chrome JSON: .json, .json.gz)")
+        parser.add_argument(
+            "trace", help="the trace to read (.pulse, .html, or Chrome JSON: .json, .json.gz)"
+        )
         parser.add_argument(
             "-o", "--output", metavar="PATH",
             help=f"write the trace here, in the format of the extension ({', '.join(known_extensions())})",

@@ -9,10 +9,11 @@ import threading
 from typing import Optional, Tuple
 
 from ..model import Trace, read_any_trace
-from ..model.native import MAGIC, TraceFileError, parse_trace, read_file
+from ..model.native import MAGIC, parse_trace, read_file
+from ..model.page_reader import looks_like_page, page_trace_bytes
 from ..progress import Progress
 from ..server import Route, RouteServer, ServerError
-from ..viewer_page import embedded_trace, served_page
+from ..viewer_page import served_page
 from ..writers.html import embedded_heatmap
 from ..writers.native import NativeWriter
 from .base import CLIError, Command
@@ -34,7 +35,9 @@ class ViewCommand(Command):
     name = "view"
 
     def prepare_parser(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("trace", help="the trace to show (.pulse, or Chrome JSON: .json, .json.gz)")
+        parser.add_argument(
+            "trace", help="the trace to show (.pulse, .html, or Chrome JSON: .json, .json.gz)"
+        )
         parser.add_argument(
             "--port", type=_port, default=0, metavar="N",
             help="serve on this port of 127.0.0.1 (default: a free one)",
@@ -74,25 +77,14 @@ def _native_bytes(path: str) -> Tuple[bytes, Trace]:
     the trace as read."""
     with reading(path):
         name, data = read_file(path)
-        if data.lstrip()[:15].lower() == b"<!doctype html>":
-            data = _page_trace(name, data)
+        if looks_like_page(data):
+            data = page_trace_bytes(data, name)
         if data.startswith(MAGIC):
             return data, parse_trace(data, name)  # the whole file is checked, not just its magic
         trace = read_any_trace(path)
         buffer = io.BytesIO()
         NativeWriter().write(trace, buffer)
         return buffer.getvalue(), trace
-
-
-def _page_trace(name: str, page: bytes) -> bytes:
-    """The native trace inside a standalone HTML page written by pulsetrace."""
-    try:
-        native = embedded_trace(page)
-    except ValueError as exc:
-        raise TraceFileError(name, str(exc)) from None
-    if native is None:
-        raise TraceFileError(name, "an HTML page without a pulsetrace trace in it")
-    return native
 
 
 def _wait_forever(stop: Optional[threading.Event] = None) -> None:

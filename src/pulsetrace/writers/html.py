@@ -27,6 +27,7 @@ class HtmlWriter(Writer):
         "standalone HTML viewer (timeline, flamegraph, function table, and the line heatmap with --lines; "
         "opens from file://)"
     )
+    keeps_lines = True  # inside the embedded native trace, which report, combine and view read back
 
     def write(self, trace: Trace, stream: Sink) -> None:
         native = io.BytesIO()
