@@ -79,7 +79,8 @@ OPTIONS: Tuple[OptionSpec, ...] = (
         "trace_children",
         "bool",
         GROUP_FILTERS,
-        "also trace the program's Python child processes (os.fork, multiprocessing, subprocess) into "
+        "also trace the program's Python child processes (os.fork, multiprocessing, subprocess, os.exec*, "
+        "os.system; through shells and #! scripts too) into "
         "the same trace; --no-children (or --no-trace-children) records the program's own process only",
     ),
     OptionSpec(

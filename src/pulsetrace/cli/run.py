@@ -34,9 +34,10 @@ class RunCommand(Command):
     with commas (--include-files src,lib); `--include-files ''` clears a list set in
     pyproject.toml. Relative paths in pyproject.toml are relative to its directory.
 
-    The program's Python child processes (os.fork, multiprocessing, subprocess running this same
-    interpreter) are traced with the same options into the same trace, each process on its own
-    track; --no-children records the program's own process only. When the program ends, children
+    The program's Python child processes (os.fork, multiprocessing, subprocess, os.exec*, os.spawn*
+    and os.system starting this or another Python 3.9+, directly or through a shell, a launcher such
+    as env or a #! script) are traced with the same options into the same trace, each process on its
+    own track; --no-children records the program's own process only. When the program ends, children
     still running are waited for up to --children-timeout seconds (default 5), then left out and named.
     """
 
