@@ -660,6 +660,32 @@ def test_exec_and_spawn_into_python(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "program, named",
+    [("missing.py", "python missing.py 1"), ("-m no_such_module", "python -m no_such_module 1")],
+)
+def test_a_root_that_execs_a_program_that_cannot_start_still_saves_the_run(
+    tmp_path: Path, program: str, named: str
+) -> None:
+    """The program the root replaced itself by takes the run over; when that program cannot even start
+    (no such script, no such module) python's message and status are kept, and the run is saved all
+    the same, with what the root recorded before the exec; nothing is left in the temporary directory."""
+    words = program.split()
+    write(
+        tmp_path / "prog.py",
+        "import os, sys\n\ndef before_exec():\n    pass\n\nbefore_exec()\n"
+        f"os.execv(sys.executable, [sys.executable, *{words!r}, '1'])\n",
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    traced, trace = traced_run(tmp_path, ["prog.py"], env={"TMPDIR": str(temp)})
+    assert traced.returncode in (1, 2) and "Traceback" not in traced.stderr
+    root, replacement = trace.processes
+    assert calls(root)["before_exec"] == 1 and root.metadata["replaced_by"] == named
+    assert replacement.name.startswith(named) and replacement.metadata["combined"][-1]["pid"] == root.pid
+    assert os.listdir(temp) == []
+
+
 def test_a_killed_root_leaves_its_directory_until_the_next_run(tmp_path: Path) -> None:
     """SIGKILL gives the root no chance to clean up: the next run removes what it left."""
     import subprocess

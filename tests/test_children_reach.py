@@ -128,6 +128,45 @@ def test_another_interpreter_is_traced(tmp_path: Path) -> None:
     assert child.metadata["parent_pid"] == root.pid
 
 
+# What a child of another Python that ignores the environment prints of itself.
+ISOLATED_CHILD = """
+import os, sys
+
+def isolated(tag):
+    print(tag, sys.argv, sys.flags.isolated, sys.flags.ignore_environment, sys.flags.no_site,
+          sys.path[0], "site" in sys.modules,
+          sorted(name for name in os.environ if name.startswith("PULSETRACE") or name == "PYTHONPATH"),
+          flush=True)
+
+isolated(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(OTHER is None and not os.environ.get("CI"), reason="no Python of another version here")
+def test_another_python_that_ignores_the_environment_is_rewritten_and_traced(tmp_path: Path) -> None:
+    """-E, -I and -S keep another Python from reading the run's variables (PYTHONPATH, sitecustomize):
+    such a command line is rewritten as this interpreter's are, and the program sees the flags,
+    sys.argv, sys.path and environment it would have had; an os.execv of one hands the run over."""
+    assert OTHER is not None, "CI has the pyenv interpreters"
+    write(tmp_path / "child.py", ISOLATED_CHILD)
+    write(
+        tmp_path / "prog.py",
+        "import os, subprocess, sys\n"
+        f"for flags in (['-I'], ['-E'], ['-S'], ['-IS', '-u']):\n"
+        f"    subprocess.run([{OTHER!r}, *flags, 'child.py', ''.join(flags)])\n"
+        f"subprocess.run([{OTHER!r}, '-I', '-c', 'import sys; print(sys.argv, sys.path[0])', 'x'])\n"
+        f"os.execv({OTHER!r}, [{OTHER!r}, '-E', 'child.py', 'exec'])\n",
+    )
+    traced, trace = traced_run(tmp_path, ["prog.py"])  # the same output as under plain python
+    assert len(traced.stdout.splitlines()) == 6
+    named = sorted(process.name for process in trace.processes if calls(process).get("isolated"))
+    assert named == sorted(f"python child.py {tag}" for tag in ["-I", "-E", "-S", "-IS-u"]) + [
+        f"python child.py exec (run 2, pid {trace.processes[0].pid})"  # the root's pid, once more
+    ]
+    assert any(process.name.startswith("python -c import sys") for process in trace.processes)
+    assert "lost" not in traced.stderr
+
+
 def test_exec_of_another_program_saves_the_trace_first(tmp_path: Path) -> None:
     """The root replaced by a program that is not Python (os.execv of /bin/echo) saves the trace first,
     with its children's; a child that does the same saves its part too."""

@@ -20,9 +20,11 @@ left as it was started. ``os.system`` gives its command to a shell that inherits
 environment, so for the length of that call the variables are set there (``os.putenv``, never
 ``os.environ``, which the program reads).
 
-Python started with ``-E``, ``-I`` (which ignore PYTHONPATH) or ``-S`` (no site) is not reached, nor
-an interpreter older than 3.9 (which runs untraced), nor a child whose environment is replaced on the
-way (``sudo``, ``env -i``).
+Python started with ``-E``, ``-I`` (which ignore PYTHONPATH) or ``-S`` (no site) is not reached this
+way: when the program starts one itself and its name says which CPython it is
+(``known_supported_python``), pulsetrace.childhooks rewrites its command line instead. Not reached
+at all: an interpreter older than 3.9 (which runs untraced), and a child whose environment is
+replaced on the way (``sudo``, ``env -i``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ BOOT_DIRECTORY = "boot"
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "busybox"})
 _LAUNCHERS = frozenset({"env", "nice", "nohup", "timeout", "stdbuf", "setsid", "time", "xargs", "chrt"})
 _PYTHON_NAME = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?[a-z]?(\.exe)?$")
+_CPYTHON_VERSION = re.compile(r"^python(\d+)\.(\d+)[a-z]?$")
+MINIMUM_VERSION = (3, 9)  # older interpreters run untraced (the boot file checks it too)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 # The file every reached interpreter imports as its sitecustomize: plain syntax that any Python 3
@@ -144,6 +148,23 @@ def is_python_by_name(executable: Any) -> bool:
         return bool(_PYTHON_NAME.match(os.path.basename(os.fsdecode(executable))))
     except (TypeError, ValueError):
         return False
+
+
+def known_supported_python(executable: Any) -> bool:
+    """Whether ``executable`` is, by its name or the name of the file it links to, a CPython that
+    pulsetrace supports (``python3.12``, or ``python3`` linking to it). A command line that starts it
+    can be rewritten like one of this interpreter's (pulsetrace.childhooks), which reaches it even
+    when it ignores the environment (``-E``, ``-I``, ``-S``)."""
+    try:
+        path = os.fsdecode(executable)
+        names = [os.path.basename(path), os.path.basename(os.path.realpath(path))]
+    except (TypeError, ValueError, OSError):
+        return False
+    for name in names:
+        version = _CPYTHON_VERSION.match(name)
+        if version is not None:
+            return (int(version.group(1)), int(version.group(2))) >= MINIMUM_VERSION
+    return False
 
 
 def _shebang_runs_python(path: str) -> bool:

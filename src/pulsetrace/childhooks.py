@@ -32,7 +32,8 @@ Before any ``os.exec*`` that succeeds the process's recording would be gone with
 saves it first (``before_exec``, ``before_other_exec``), and starts recording again if the exec
 fails after all (``after_failed_exec``). Not reached: multiprocessing's other helper process (its
 resource tracker, which lives until the program has ended) and Pythons that ignore the environment
-(``-E``, ``-I``).
+(``-E``, ``-I``, ``-S``) unless their command line is rewritten like this interpreter's: that needs a
+name that says which CPython they are (``_rewritten_for_another_python``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from .childenv import (
     env_list_with_run,
     environment_with_run,
     is_python_by_name,
+    known_supported_python,
     reaches_python,
     variables,
 )
@@ -241,6 +243,8 @@ def _launch(candidates: Any, argv: Any) -> Launch:
             return Launch(argv)
         if is_python_by_name(executable) and argv:  # another Python: it records itself, wait for it
             other = parse_python_command(list(argv[1:]))
+            if other is not None and _rewritten_for_another_python(executable, other):
+                return Launch(tracing.rewrite(argv[0], other), other.describe())
             return Launch(argv, None if other is None else other.describe(), True)
         return Launch(argv, None, True)  # a shell or a launcher: whatever Python it starts records
     except Exception:  # a command pulsetrace cannot read runs as it was given
@@ -262,6 +266,14 @@ def _with_run(add: Callable[[Any, str], Any], env: Any) -> Any:
         return env if tracing is None else add(env, tracing.directory)
     except Exception:
         return env
+
+
+def _rewritten_for_another_python(executable: Any, command: PythonCommand) -> bool:
+    """Whether another Python's command line is rewritten like this interpreter's rather than given the
+    run's variables: when it would not read them (``-E``, ``-I``, ``-S``) and its name says it is a
+    CPython pulsetrace runs on. The variables stay the way for the others: they reach any version and
+    whatever it starts, and an interpreter too old for pulsetrace runs as it was asked."""
+    return command.ignores_environment() and known_supported_python(executable)
 
 
 def _first_executable(candidates: Any) -> Any:
@@ -322,11 +334,15 @@ def _exec_plan(path: Any, argv: Any, env: Any) -> ExecPlan:
     if executable is None:
         return ExecPlan(argv)  # the exec fails as it would have: nothing to save for
     command: Optional[PythonCommand] = None
-    if _is_this_interpreter(executable):
-        try:
+    try:
+        if _is_this_interpreter(executable):
             command = traced_program(argv)
-        except Exception:
-            command = None
+        elif is_python_by_name(executable):
+            another = parse_python_command(list(argv[1:]))
+            if another is not None and _rewritten_for_another_python(executable, another):
+                command = another
+    except Exception:
+        command = None
     if command is not None:
         before = _before_exec
         instead: Any = None

@@ -51,17 +51,25 @@ def run_child(
     run's root replaced itself by (os.exec*): it takes the root's place, and saves the run's trace
     there when it ends, saying so unless ``quiet``.
     """
+    run = ChildTracing.load(directory)
+    root: Optional[runner.TraceSession] = None
+    if run is not None and root_output is not None:
+        # Named as the run's other processes are (with its arguments), also when it cannot start.
+        options = run.options.updated({"process_name": _described(target)}, "exec")
+        root = runner.TraceSession(root_output, options=options, quiet=quiet, children_of=run)
     try:
         program = runner.load_program(target)
     except runner.LaunchError as exc:
         sys.stderr.write(f"{sys.executable}: {exc.message}\n")
+        if root is not None:  # the run, with what came before the exec, is this process's to save
+            root.start()
+            root.finish()
         return exc.exit_code
-    run = ChildTracing.load(directory)
     session: runner.TraceSession
     if run is None:  # the program that started this one has ended: nothing would collect the trace
         session = runner.UntracedSession()
-    elif root_output is not None:
-        session = runner.TraceSession(root_output, options=run.options, quiet=quiet, children_of=run)
+    elif root is not None:
+        session = root
     else:
         slot = run.new_slot(describe_program([*program.launch_words(), *target.args]))
         session = runner.TraceSession(
@@ -72,6 +80,12 @@ def run_child(
     except runner.LaunchError as exc:  # runpy found no such module
         sys.stderr.write(f"{sys.executable}: {exc.message}\n")
         return exc.exit_code
+
+
+def _described(target: runner.Target) -> str:
+    """``python prog.py a b``: the program of ``target`` as its command line names it."""
+    words = {SCRIPT: [target.value], MODULE: ["-m", target.value], CODE: ["-c", target.value]}[target.kind]
+    return describe_program([*words, *target.args])
 
 
 def run_forkserver(code: str, directory: str) -> int:

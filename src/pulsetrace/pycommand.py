@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Set
 
 SCRIPT = "script"
 MODULE = "module"
@@ -22,6 +22,7 @@ CODE = "code"
 _PLAIN_LETTERS = frozenset("bBdEIOPqsSuv")
 _VALUE_LETTERS = frozenset("WX")
 _VALUE_LONG_OPTIONS = ("--check-hash-based-pycs",)
+_ENVIRONMENT_LETTERS = frozenset("EIS")  # options that keep a Python from reading the run's variables
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class PythonCommand:
     def describe(self) -> str:
         """``python prog.py a b``: the program and its arguments, on one line, for messages."""
         return describe_program([*self.program_words(), *self.arguments])
+
+    def ignores_environment(self) -> bool:
+        """Whether the interpreter reads neither ``PYTHONPATH`` nor ``sitecustomize``: ``-E``, ``-I``
+        (which ignore the environment) or ``-S`` (no site), alone or in a cluster (``-IS``)."""
+        return bool(_option_letters(self.interpreter_options) & _ENVIRONMENT_LETTERS)
 
 
 def describe_program(words: Sequence[Any]) -> str:
@@ -90,6 +96,26 @@ def parse_python_command(words: Sequence[Any]) -> Optional[PythonCommand]:
         else:
             i += 1
     return None  # no program: an interactive session
+
+
+def _option_letters(options: Sequence[Any]) -> Set[str]:
+    """The one-letter options in interpreter options that parse_python_command accepted (the value of
+    ``-W``/``-X`` and of the long options left out)."""
+    letters: Set[str] = set()
+    texts = [_text(word) or "" for word in options]
+    i = 0
+    while i < len(texts):
+        text = texts[i]
+        i += 1
+        if text in _VALUE_LONG_OPTIONS:
+            i += 1
+            continue
+        for j in range(1, len(text)):
+            if text[j] in _VALUE_LETTERS:
+                i += 0 if text[j + 1 :] else 1
+                break
+            letters.add(text[j])
+    return letters
 
 
 def _text(word: Any) -> Optional[str]:

@@ -501,7 +501,12 @@ class TraceSession:
             self.report(lines[0], *lines[1:])
 
     def abandon(self) -> None:
-        """Stop recording without saving: the program never started (e.g. no such module)."""
+        """Stop recording without saving: the program never started (e.g. no such module). A root that
+        took over the run from the program it replaced (os.exec*: given the run, with no slot in it)
+        goes on and saves at exit all the same (after python's message): the run holds what came
+        before the exec, and its children."""
+        if self.children is not None and self.slot is None:
+            return
         with self._lock:
             if self._state != _RUNNING:
                 return
