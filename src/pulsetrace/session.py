@@ -113,6 +113,9 @@ class TraceSession:
         self._sigterm_installed = False
         self.children = children_of
         self.slot = slot
+        # A root given a run took it over from the program it replaced (os.exec*): the run holds what
+        # came before, so it is saved even if this program never starts (abandon).
+        self._took_over_run = children_of is not None and slot is None
         self.parent_pid = os.getppid() if slot is not None else 0
         self.started_by = "exec" if slot is not None else ""
         # The root's own part, saved before it replaced itself by a traced program (os.exec*): marked
@@ -505,7 +508,7 @@ class TraceSession:
         took over the run from the program it replaced (os.exec*: given the run, with no slot in it)
         goes on and saves at exit all the same (after python's message): the run holds what came
         before the exec, and its children."""
-        if self.children is not None and self.slot is None:
+        if self._took_over_run:
             return
         with self._lock:
             if self._state != _RUNNING:
