@@ -104,3 +104,36 @@ def test_spawned_multiprocessing_child_is_rewritten() -> None:
 )
 def test_commands_left_alone(words: List[str]) -> None:
     assert rewritten(words) is None
+
+
+@pytest.mark.parametrize(
+    "words, ignores",
+    [
+        (["-I", "x.py"], True),
+        (["-E", "-c", "pass"], True),
+        (["-bS", "-m", "pkg"], True),
+        (["-Ic", "pass"], True),
+        (["-u", "-X", "dev", "x.py"], False),
+        (["-W", "E", "x.py"], False),  # E is -W's value, not an option
+        (["-WE", "x.py"], False),
+        (["-XI", "x.py"], False),
+        (["--check-hash-based-pycs", "always", "x.py", "-I"], False),  # -I is the script's
+    ],
+)
+def test_options_that_ignore_the_environment(words: List[str], ignores: bool) -> None:
+    command = parse_python_command(words)
+    assert command is not None and command.ignores_environment() is ignores
+
+
+def test_known_supported_pythons(tmp_path: Path) -> None:
+    from pulsetrace.childenv import known_supported_python
+
+    (tmp_path / "python3.12").write_text("")
+    (tmp_path / "python3").symlink_to(tmp_path / "python3.12")
+    (tmp_path / "wrapper").symlink_to(tmp_path / "python3.8")
+    assert known_supported_python(tmp_path / "python3.12") and known_supported_python(tmp_path / "python3")
+    assert known_supported_python("/usr/bin/python3.9") and known_supported_python("/opt/python3.13t")
+    assert not known_supported_python("/usr/bin/python3.8")
+    assert not known_supported_python(tmp_path / "wrapper")  # links to a 3.8
+    assert not known_supported_python(tmp_path / "no" / "python3")  # says no version, links nowhere
+    assert not known_supported_python("/usr/bin/pypy3.10")
