@@ -333,7 +333,8 @@ export class FunctionTableView {
 
   // Put the rows in view (and a few around them) in the body.
   render() {
-    if (!this.visible || !this.built) return;
+    // Hidden while the totals are being built: nothing to lay out (reading the scroller's size would).
+    if (!this.visible || !this.built || this.scroller.hidden) return;
     const top = Math.max(0, this.scroller.scrollTop - TABLE_ROW_PX);
     const first = Math.max(0, Math.floor(top / TABLE_ROW_PX) - TABLE_OVERSCAN_ROWS);
     const inView = Math.ceil(this.scroller.clientHeight / TABLE_ROW_PX) + 2 * TABLE_OVERSCAN_ROWS;
