@@ -64,7 +64,7 @@ export function* functionTotalsSteps(trace, threads = allThreads(trace)) {
   const walk = { open: new Int32Array(count), path: new Int32Array(256) };
   let done = 0;
   for (const thread of threads) {
-    for (const added of addThreadTotals(thread.slices, totals, walk)) yield (done + added) / Math.max(slices, 1);
+    for (const added of addThreadTotals(thread.slices, totals, walk)) yield (done + added) / slices;
     done += thread.slices.count;
   }
   return totals;
