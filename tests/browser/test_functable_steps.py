@@ -137,7 +137,8 @@ def test_big_totals_are_added_up_in_steps_with_progress(big: Any) -> None:
     assert seen == sorted(seen), seen
     big.wait_for_function(DONE)
     shares = big.evaluate("shares")
-    assert len(shares) >= 2 and shares == sorted(shares) and 0 < shares[0] < 1, shares  # more than one step
+    # A share is reported after every slice of work but the last: one share means two slices at least.
+    assert len(shares) >= 1 and shares == sorted(shares) and 0 < shares[0] < 1, shares
     assert big.evaluate("pings") >= 1  # the page ran other tasks between the steps
     assert big.evaluate(PROGRESS) is None
     # The same totals as added up in one go, and the table shows them.
@@ -180,8 +181,10 @@ def test_adding_up_waits_while_hidden_and_a_second_visit_does_not_rebuild(big: A
     big.evaluate("window.first = view.totals; view.hide(); view.show()")
     assert big.evaluate("view.job === null && view.totals === first") and big.evaluate(PROGRESS) is None
     # Another thread (300,000 calls: in steps too), then all threads again: kept, not added up again.
+    big.evaluate("view.hide()")  # so its job waits, whatever the machine's speed
     big.locator(".pt-table-thread").select_option("1")
-    assert big.evaluate("view.job.choice") == "1"
+    assert big.evaluate("view.job.choice") == "1" and big.evaluate("view.totals") is None
+    big.evaluate("view.show()")
     big.wait_for_function(DONE)
     assert big.evaluate(SAME_AS_ONE_STEP, 1)["differ"] == []
     big.locator(".pt-table-thread").select_option("all")
