@@ -5,11 +5,17 @@ by side (this tree's, and e.g. an older commit's exported with ``git archive``):
   functions, so nearly every call is a stack of its own): how long ``show()`` kept the page's thread,
   the time until the tree was built, and the longest task meanwhile (Long Tasks API: tasks over 50 ms);
 - **a counter with 1M samples**: the time to draw its track across 1,280 pixels (fastest and median
-  of 15 draws), through the same ``TrackPainter.draw`` call in every version.
+  of 15 draws), through the same ``TrackPainter.draw`` call in every version;
+- **the Functions tab of a 10M-call trace** (the same kind of made-up trace): how long ``show()`` kept
+  the page's thread, the time until the table's first rows were in the page, and the longest task
+  meanwhile.
 
     python3 benchmarks/viewer_gaps.py                                  # this tree's web/
     git archive 66084a2 src/pulsetrace/web | tar -x -C /tmp/old
     python3 benchmarks/viewer_gaps.py --web /tmp/old/src/pulsetrace/web --web src/pulsetrace/web
+
+The longest task counts every task over 50 ms that ended after ``show()`` was called, the one that
+called it included (it began a moment before).
 """
 
 from __future__ import annotations
@@ -98,7 +104,33 @@ COUNTER = f"""async (samples) => {{
 }}"""
 
 
-def measure(browser: Any, web: Path, calls: int, samples: int) -> Dict[str, Any]:
+FUNCTION_TABLE = f"""async () => {{
+  const views = await import("{ORIGIN}/functable.js");
+  document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
+  const app = {{ setMatchCount() {{}}, highlightFunction() {{}}, openFunctionInFlamegraph() {{}},
+                formatDuration: (ns) => `${{ns}} ns`, threadLabel: (thread) => thread.name }};
+  window.tasks = [];
+  new PerformanceObserver((list) => {{
+    for (const entry of list.getEntries()) window.tasks.push([entry.startTime, entry.duration]);
+  }}).observe({{ entryTypes: ["longtask"] }});
+  // The moment the first rows are in the page, whichever task put them there.
+  window.rowsAt = null;
+  const pane = document.getElementById("pane");
+  new MutationObserver((records, observer) => {{
+    if (pane.querySelector(".pt-table-row") === null) return;
+    window.rowsAt = performance.now();
+    observer.disconnect();
+  }}).observe(pane, {{ childList: true, subtree: true }});
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  window.table = new views.FunctionTableView(pane, trace, app);
+  window.began = performance.now();
+  table.show();
+  return performance.now() - began;
+}}"""
+
+
+def open_page(browser: Any, web: Path) -> Any:
+    """A tab whose made-up origin serves the files of ``web``."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
 
     def serve(route: Any) -> None:
@@ -110,12 +142,17 @@ def measure(browser: Any, web: Path, calls: int, samples: int) -> Dict[str, Any]
 
     page.route(f"{ORIGIN}/**", serve)
     page.goto(f"{ORIGIN}/index.html")
+    return page
+
+
+def measure(browser: Any, web: Path, calls: int, samples: int, table_calls: int) -> Dict[str, Any]:
+    page = open_page(browser, web)
     page.evaluate(MADE_UP_TRACE, calls)
     show_ms = page.evaluate(FLAMEGRAPH)
     page.wait_for_function("view.tree !== null", timeout=600_000, polling=20)
     built_ms = page.evaluate("performance.now() - began")
     page.wait_for_timeout(300)  # long task entries arrive after the task
-    tasks: List[float] = page.evaluate("tasks.filter(([start]) => start >= began - 1).map(([, d]) => d)")
+    tasks: List[float] = page.evaluate("tasks.filter(([start, d]) => start + d >= began).map(([, d]) => d)")
     nodes = page.evaluate("view.tree.size")
     draws = page.evaluate(COUNTER, samples)
     page.close()
@@ -127,6 +164,28 @@ def measure(browser: Any, web: Path, calls: int, samples: int) -> Dict[str, Any]
         "long_tasks": len(tasks),
         "nodes": nodes,
         "counter_draw_ms": draws,
+        "functions": measure_function_table(browser, web, table_calls),
+    }
+
+
+def measure_function_table(browser: Any, web: Path, calls: int) -> Dict[str, Any]:
+    """The Functions tab of a made-up trace of ``calls`` calls, in a tab of its own."""
+    page = open_page(browser, web)
+    page.evaluate(MADE_UP_TRACE, calls)
+    show_ms = page.evaluate(FUNCTION_TABLE)
+    page.wait_for_function("rowsAt !== null", timeout=600_000, polling=20)
+    shown_ms = page.evaluate("rowsAt - began")
+    page.wait_for_timeout(300)  # long task entries arrive after the task
+    tasks: List[float] = page.evaluate("tasks.filter(([start, d]) => start + d >= began).map(([, d]) => d)")
+    rows = page.evaluate("table.rows.length")
+    page.close()
+    return {
+        "calls": calls,
+        "show_ms": show_ms,
+        "rows_shown_ms": shown_ms,
+        "longest_task_ms": max(tasks, default=0.0),
+        "long_tasks": len(tasks),
+        "rows": rows,
     }
 
 
@@ -137,6 +196,9 @@ def main() -> int:
     parser.add_argument("--web", action="append", type=Path, help="a web/ directory (repeatable)")
     parser.add_argument("--calls", type=int, default=4_400_000, help="calls of the made-up trace")
     parser.add_argument("--samples", type=int, default=1_000_000, help="samples of the counter")
+    parser.add_argument(
+        "--table-calls", type=int, default=10_000_000, help="calls of the Functions tab's trace"
+    )
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
     webs = args.web or [HERE.parent / "src" / "pulsetrace" / "web"]
@@ -144,7 +206,9 @@ def main() -> int:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        results = [measure(browser, web.resolve(), args.calls, args.samples) for web in webs]
+        results = [
+            measure(browser, web.resolve(), args.calls, args.samples, args.table_calls) for web in webs
+        ]
         browser.close()
     rows = []
     for found in results:
@@ -159,6 +223,19 @@ def main() -> int:
         ])  # fmt: skip
     headers = ["web/", "stacks", "show() held the page", "tree built", "longest task"]
     print(grid([*headers, "counter draw min / med"], rows))
+    table_rows = []
+    for found in results:
+        table = found["functions"]
+        table_rows.append([
+            found["web"],
+            f"{table['calls']:,}",
+            f"{table['show_ms']:.0f} ms",
+            f"{table['rows_shown_ms']:.0f} ms",
+            f"{table['longest_task_ms']:.0f} ms ({table['long_tasks']} over 50 ms)",
+        ])  # fmt: skip
+    print()
+    table_headers = ["web/", "Functions tab: calls", "show() held the page", "rows shown", "longest task"]
+    print(grid(table_headers, table_rows))
     if args.output:
         args.output.write_text(json.dumps(results, indent=1))
     return 0

@@ -1,6 +1,6 @@
 """The flamegraph of a trace with a million distinct stacks, in Chromium: the tree is built in steps
-with a progress message while the page keeps answering, waits while the tab is hidden, and is dropped
-when another thread is chosen."""
+with a progress message while the page keeps answering, waits while the tab is hidden, is dropped
+when another thread is chosen, and a search meanwhile is counted in the finished tree."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ async ([sizes]) => {{
   document.body.style.margin = "0";
   document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
   const app = {{
-    setMatchCount() {{}},
+    matchCount: "never set",
+    setMatchCount(view, n) {{ this.matchCount = n; }},
     highlightFunction() {{}},
     formatDuration: (ns) => format.formatDuration(ns),
     threadLabel: (thread) => `${{thread.name}} (tid ${{thread.nativeId}})`,
@@ -59,6 +60,16 @@ async ([sizes]) => {{
 """
 
 PROGRESS = "(p => p.hidden ? null : p.textContent)(document.querySelector('.pt-flame-progress'))"
+
+
+# The frames of the view's tree whose function's name contains the text, counted here from the tree.
+FRAMES_NAMED = """(text) => {
+  let frames = 0;
+  for (let node = 1; node < view.tree.size; node++) {
+    if (trace.functions[view.tree.func[node]].name.includes(text)) frames++;
+  }
+  return frames;
+}"""
 
 
 def percent(text: str) -> int:
@@ -150,3 +161,23 @@ def test_choosing_another_thread_drops_the_build_under_way(big: Any) -> None:
     assert built == {"same": True, "allBuilt": False}
     root = next(f for f in big.evaluate("view.framesOnScreen()") if f["depth"] == 0)
     assert root["name"] == "worker-1 (tid 101)"
+
+
+def test_a_search_while_building_is_counted_in_the_finished_tree(big: Any) -> None:
+    big.evaluate("view.job.job.pause(); view.setSearch('F99')")  # f99 and f990..f999
+    label = big.locator(".pt-flame-matches")
+    assert label.inner_text() == "counting matching frames…"
+    assert big.evaluate("app.matchCount") is None  # "still counting" to the app, not a count
+    big.evaluate("view.job.job.resume()")
+    watch_progress(big)
+    frames = big.evaluate(FRAMES_NAMED, "f99")
+    assert frames > 1000
+    assert big.evaluate("app.matchCount") == frames
+    assert label.inner_text().startswith(f"{frames:,} frames match, ")
+    # The self-time tree is another build: the count of the tree left is not shown meanwhile.
+    building = big.evaluate("view.setMode('self'); [view.tree === null, app.matchCount]")
+    assert building == [True, None] and label.inner_text() == "counting matching frames…"
+    watch_progress(big)
+    inverted = big.evaluate(FRAMES_NAMED, "f99")
+    assert big.evaluate("app.matchCount") == inverted != frames
+    assert label.inner_text().startswith(f"{inverted:,} frames match, ")

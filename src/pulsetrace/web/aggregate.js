@@ -39,6 +39,14 @@ export function sliceSelfTimes(slices) {
  * typed arrays of length trace.functions.length. `ran[f]` is 1 for functions with at least one slice.
  */
 export function functionTotals(trace, threads = allThreads(trace)) {
+  return runToEnd(functionTotalsSteps(trace, threads));
+}
+
+/**
+ * functionTotals in steps (see callTreeSteps): yields the share of the slices added (0 to 1) after
+ * every TOTALS_STEP of them and returns the totals.
+ */
+export function* functionTotalsSteps(trace, threads = allThreads(trace)) {
   const count = trace.functions.length;
   const totals = {
     count,
@@ -49,44 +57,56 @@ export function functionTotals(trace, threads = allThreads(trace)) {
     max: new Float64Array(count),
     ran: new Uint8Array(count),
   };
-  // How many slices of each function enclose the current one; reset to zeros after every thread.
-  const open = new Int32Array(count);
-  for (const thread of threads) addThreadTotals(thread.slices, totals, open);
+  let slices = 0;
+  for (const thread of threads) slices += thread.slices.count;
+  // How many slices of each function enclose the current one, and the chain of open slices: both
+  // back to empty after every thread, so the threads share them.
+  const walk = { open: new Int32Array(count), path: new Int32Array(256) };
+  let done = 0;
+  for (const thread of threads) {
+    for (const added of addThreadTotals(thread.slices, totals, walk)) yield (done + added) / slices;
+    done += thread.slices.count;
+  }
   return totals;
 }
 
-function addThreadTotals(slices, totals, open) {
+// Yields the number of slices added so far after every TOTALS_STEP of them.
+function* addThreadTotals(slices, totals, walk) {
   const n = slices.count;
   const { start, end, func, parent, flags } = slices;
   const { calls, total, self, max, ran } = totals;
   const sliceCount = totals.slices;
+  const open = walk.open;
   // The chain of open slices from the outermost to the current one: popped back to a slice's parent
-  // before it is pushed, which is O(1) amortised because slices come in preorder.
-  const path = new Int32Array(maxDepthOf(slices) + 2);
+  // before it is pushed, which is O(1) amortised because slices come in preorder. It lives across
+  // the steps, so it stays in `walk` (grown, rarely, when a stack is deeper than any before).
+  let path = walk.path;
   let top = 0;
-  for (let i = 0; i < n; i++) {
-    const p = parent[i];
-    while (top > 0 && path[top - 1] !== p) open[func[path[--top]]]--;
-    const f = func[i];
-    const duration = end[i] - start[i];
-    if (open[f] === 0) total[f] += duration;
-    self[f] += duration;
-    if (p >= 0) self[func[p]] -= duration;
-    if ((flags[i] & FLAG_RESUMED) === 0) calls[f]++;
-    sliceCount[f]++;
-    if (duration > max[f]) max[f] = duration;
-    ran[f] = 1;
-    open[f]++;
-    path[top++] = i;
+  for (let from = 0; from < n; from += TOTALS_STEP) {
+    const to = Math.min(n, from + TOTALS_STEP);
+    for (let i = from; i < to; i++) {
+      const p = parent[i];
+      while (top > 0 && path[top - 1] !== p) open[func[path[--top]]]--;
+      const f = func[i];
+      const duration = end[i] - start[i];
+      if (open[f] === 0) total[f] += duration;
+      self[f] += duration;
+      if (p >= 0) self[func[p]] -= duration;
+      if ((flags[i] & FLAG_RESUMED) === 0) calls[f]++;
+      sliceCount[f]++;
+      if (duration > max[f]) max[f] = duration;
+      ran[f] = 1;
+      open[f]++;
+      if (top === path.length) {
+        const deeper = new Int32Array(path.length * 2);
+        deeper.set(path);
+        path = walk.path = deeper;
+      }
+      path[top++] = i;
+    }
+    yield to;
   }
   while (top > 0) open[func[path[--top]]]--;
-}
-
-function maxDepthOf(slices) {
-  let deepest = 0;
-  const depth = slices.depth;
-  for (let i = 0; i < slices.count; i++) if (depth[i] > deepest) deepest = depth[i];
-  return deepest;
 }
 
 /**
@@ -288,8 +308,9 @@ const MERGE_SHARE = 0.8;
 /** Work between two yields of the step generators: a few milliseconds of merging or sorting. */
 export const AGGREGATION_STEP = 1 << 13;
 const LINEAR_STEP = 1 << 16; // nodes per yield in the plain passes over the tree's arrays
+const TOTALS_STEP = 1 << 15; // slices per yield of functionTotalsSteps: a simpler loop than merging
 
-/** Runs a step generator (callTreeSteps, invertedTreeSteps, CallTree.finishSteps) to its end. */
+/** Runs a step generator (callTreeSteps, functionTotalsSteps, invertedTreeSteps, ...) to its end. */
 export function runToEnd(steps) {
   for (;;) {
     const step = steps.next();

@@ -13,7 +13,8 @@
 //   app.heatmap                            the Heatmap tab (heatmapview.js), or null without line data
 //   app.openInHeatmap(filename, line)      the heatmap tab on that file and line
 //   app.openFunctionInFlamegraph(funcId)   showView + focusFunction
-//   app.setMatchCount(view, n)   app.formatDuration(ns)   app.threadLabel(thread)
+//   app.setMatchCount(view, n)             n matches, or null while the view is still counting them
+//   app.formatDuration(ns)   app.threadLabel(thread)
 //
 // Modules use only named exports (`export class`, `export function`, `export const`) and imports of
 // the form `import { a, b } from "./name.js";`: the standalone HTML is built by inlining the modules
@@ -161,6 +162,8 @@ export class ViewerApp {
     const count = this.matchCounts[this.activeView];
     if (!this.searchText || count === undefined) {
       label.textContent = "";
+    } else if (count === null) {
+      label.textContent = "counting…";
     } else {
       label.textContent = count === 1 ? "1 match" : `${formatCount(count)} matches`;
     }

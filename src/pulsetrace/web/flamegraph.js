@@ -96,8 +96,10 @@ export class FlameGraphView {
   setSearch(text) {
     this.searchText = text.trim().toLowerCase();
     this.funcMatches = this.searchText ? flameMatchingFunctions(this.trace.functions, this.searchText) : null;
-    // Before the first show, or while building, there is no tree to count in: the count comes with it.
+    // Before the first show there is no tree to count in, and while building only a partial one: the
+    // count comes with the finished tree.
     if (this.tree !== null) this.updateMatches();
+    else if (this.built) this.showCountingMatches();
   }
 
   // The frames of the last drawing with their place on screen (CSS pixels, viewport coordinates).
@@ -308,6 +310,7 @@ export class FlameGraphView {
       else steps.return(undefined); // already under way
       this.tree = null;
       this.depthNote.hidden = true;
+      this.showCountingMatches(); // not the count of the tree left, which is no longer shown
       this.updateBreadcrumb();
       this.draw();
       return;
@@ -375,6 +378,13 @@ export class FlameGraphView {
       crumb.addEventListener("click", () => this.zoomTo(node));
       this.breadcrumb.append(crumb);
     });
+  }
+
+  // While a tree is being built: with a search, say the count is to come (null to the app).
+  showCountingMatches() {
+    const searching = this.funcMatches !== null;
+    this.matchLabel.textContent = searching ? "counting matching frames…" : "";
+    this.app.setMatchCount(this, searching ? null : 0);
   }
 
   // Mark the frames whose function matches the search, count them and the time they cover.
