@@ -4,6 +4,7 @@ tracer, profile hook or tool id behind."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Callable, Iterator
 
@@ -12,6 +13,14 @@ import pytest
 import pulsetrace
 import pulsetrace.tracer
 from corpus.harness import CoreChoice, core_choices, gap_reason, leaked_state
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started in the background by a non-interactive shell (``pytest &``) inherits SIGINT
+    ignored, and so would every process it starts: Ctrl-C tests (pulsetrace view, live, run) would
+    wait in vain. A handler here is reset to the default in every child at exec, as at a terminal."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(params=core_choices(), ids=lambda choice: choice.id)
