@@ -4,11 +4,10 @@ when another thread is chosen, and a search meanwhile is counted in the finished
 
 from __future__ import annotations
 
-import re
 from typing import Any, List
 
 import pytest
-from viewer_helpers import ORIGIN
+from viewer_helpers import MAKE_UP_TRACE, ORIGIN, percent
 
 # A made-up trace in the viewer's in-memory form: two threads of random call trees 40 deep over 1,000
 # functions, so nearly every slice is a stack of its own (the flamegraph's worst case).
@@ -16,32 +15,8 @@ SYNTHETIC = f"""
 async ([sizes]) => {{
   const views = await import("{ORIGIN}/flamegraph.js");
   const format = await import("{ORIGIN}/format.js");
-  let seed = 12345;
-  const random = () => {{
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  }};
-  const makeThread = (n, index) => {{
-    const slices = {{ count: n, start: new Float64Array(n), end: new Float64Array(n), func: new Int32Array(n),
-                      depth: new Uint16Array(n), parent: new Int32Array(n), flags: new Uint8Array(n) }};
-    const stack = [];
-    let t = 0;
-    for (let i = 0; i < n; i++) {{
-      while (stack.length > 0 && (stack.length >= 40 || random() < 0.45)) slices.end[stack.pop()] = t++;
-      slices.start[i] = t++;
-      slices.func[i] = Math.floor(random() * 1000);
-      slices.depth[i] = stack.length;
-      slices.parent[i] = stack.length > 0 ? stack[stack.length - 1] : -1;
-      stack.push(i);
-    }}
-    while (stack.length > 0) slices.end[stack.pop()] = t++;
-    const maxDepth = 40;
-    return {{ index, name: `worker-${{index}}`, nativeId: 100 + index, pid: 1, slices, maxDepth }};
-  }};
-  const functions = Array.from({{ length: 1000 }},
-                               (_, i) => ({{ name: `f${{i}}`, filename: "m.py", lineno: i + 1, kind: 0 }}));
-  const threads = sizes.map((n, index) => makeThread(n, index));
-  const trace = {{ functions, processes: [{{ pid: 1, name: "made-up", threads }}], threads, startNs: 0 }};
+  {MAKE_UP_TRACE}
+  const trace = makeUpTrace(sizes, 12345, 0);
   document.body.style.margin = "0";
   document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
   const app = {{
@@ -70,12 +45,6 @@ FRAMES_NAMED = """(text) => {
   }
   return frames;
 }"""
-
-
-def percent(text: str) -> int:
-    match = re.search(r"… (\d+)%$", text)
-    assert match is not None, text
-    return int(match.group(1))
 
 
 def watch_progress(page: Any, until_done: bool = True) -> List[int]:

@@ -5,15 +5,13 @@ Small traces still show their table at once."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, List
 
 import pytest
-from viewer_helpers import ORIGIN, open_viewer, trace_program
+from viewer_helpers import MAKE_UP_TRACE, ORIGIN, open_viewer, percent, trace_program
 
-# A made-up trace in the viewer's in-memory form: threads of random call trees 40 deep over 1,000
-# functions f0..f999, and the Functions tab opened on it. Totals built in steps start paused, so a
+# A made-up trace (viewer_helpers.MAKE_UP_TRACE, 1% resumed generators) and the Functions tab opened on it. Totals built in steps start paused, so a
 # test sees the state before the first step whatever the machine's speed; `window.shares` collects
 # the shares the job reports, `window.onShare` (if set) runs after each, and `window.pings` counts
 # the timer tasks that ran after the first step until the totals were there: more than none means the
@@ -22,32 +20,8 @@ OPEN_MADE_UP_TABLE = f"""
 async ([sizes]) => {{
   const views = await import("{ORIGIN}/functable.js");
   const format = await import("{ORIGIN}/format.js");
-  let seed = 4242;
-  const random = () => {{
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  }};
-  const makeThread = (n, index) => {{
-    const slices = {{ count: n, start: new Float64Array(n), end: new Float64Array(n), func: new Int32Array(n),
-                      depth: new Uint16Array(n), parent: new Int32Array(n), flags: new Uint8Array(n) }};
-    const stack = [];
-    let t = 0;
-    for (let i = 0; i < n; i++) {{
-      while (stack.length > 0 && (stack.length >= 40 || random() < 0.45)) slices.end[stack.pop()] = t++;
-      slices.start[i] = t++;
-      slices.func[i] = Math.floor(random() * 1000);
-      slices.depth[i] = stack.length;
-      slices.parent[i] = stack.length > 0 ? stack[stack.length - 1] : -1;
-      slices.flags[i] = random() < 0.01 ? 1 : 0; // a few resumed generators: time but no call
-      stack.push(i);
-    }}
-    while (stack.length > 0) slices.end[stack.pop()] = t++;
-    return {{ index, name: `worker-${{index}}`, nativeId: 100 + index, pid: 1, slices, maxDepth: 40 }};
-  }};
-  const functions = Array.from({{ length: 1000 }},
-                               (_, i) => ({{ name: `f${{i}}`, filename: "m.py", lineno: i + 1, kind: 0 }}));
-  const threads = sizes.map((n, index) => makeThread(n, index));
-  const trace = {{ functions, processes: [{{ pid: 1, name: "made-up", threads }}], threads, startNs: 0 }};
+  {MAKE_UP_TRACE}
+  const trace = makeUpTrace(sizes, 4242, 0.01);
   document.body.style.margin = "0";
   document.body.innerHTML = '<div id="pane" style="width:1200px;height:700px"></div>';
   const app = {{
@@ -100,12 +74,6 @@ async (threadIndex) => {{
   return {{ differ, ran: sum(whole.ran), calls: sum(whole.calls) }};
 }}
 """
-
-
-def percent(text: str) -> int:
-    match = re.search(r"… (\d+)%$", text)
-    assert match is not None, text
-    return int(match.group(1))
 
 
 def progress_until_done(page: Any) -> List[int]:

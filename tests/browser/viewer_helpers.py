@@ -3,6 +3,7 @@ one view of web/ on a ``module_page`` (conftest.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -37,6 +38,48 @@ def outer(rounds):
 outer(3)
 """
 LEAF_CALLS = 3 * 20
+
+# A made-up trace in the viewer's in-memory form (what model.js decodes), for the tests of work done in
+# steps: `makeUpTrace(sizes, seed, resumedShare)` has one thread per size, each a random call tree 40
+# deep over 1,000 functions f0..f999 (so nearly every call is a stack of its own); resumedShare of the
+# slices are resumed generators (time but no call). Plain JavaScript, for a page.evaluate body.
+MAKE_UP_TRACE = """
+const makeUpTrace = (sizes, seed, resumedShare) => {
+  const random = () => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  const makeThread = (n, index) => {
+    const slices = { count: n, start: new Float64Array(n), end: new Float64Array(n), func: new Int32Array(n),
+                     depth: new Uint16Array(n), parent: new Int32Array(n), flags: new Uint8Array(n) };
+    const stack = [];
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      while (stack.length > 0 && (stack.length >= 40 || random() < 0.45)) slices.end[stack.pop()] = t++;
+      slices.start[i] = t++;
+      slices.func[i] = Math.floor(random() * 1000);
+      slices.depth[i] = stack.length;
+      slices.parent[i] = stack.length > 0 ? stack[stack.length - 1] : -1;
+      if (resumedShare > 0) slices.flags[i] = random() < resumedShare ? 1 : 0;
+      stack.push(i);
+    }
+    while (stack.length > 0) slices.end[stack.pop()] = t++;
+    return { index, name: `worker-${index}`, nativeId: 100 + index, pid: 1, slices, maxDepth: 40 };
+  };
+  const functions = Array.from({ length: 1000 },
+                               (_, i) => ({ name: `f${i}`, filename: "m.py", lineno: i + 1, kind: 0 }));
+  const threads = sizes.map((n, index) => makeThread(n, index));
+  return { functions, processes: [{ pid: 1, name: "made-up", threads }], threads, startNs: 0 };
+};
+"""
+
+
+def percent(text: str) -> int:
+    """The percentage at the end of a progress message (``Adding up ... 42%``)."""
+    match = re.search(r"… (\d+)%$", text)
+    assert match is not None, text
+    return int(match.group(1))
+
 
 # Builds a view of web/<module>.js on the decoded trace in a 1200x700 pane, with a stand-in for the
 # app shell that records what the view asks of it.
