@@ -80,6 +80,7 @@ def test_the_index_gets_every_file_then_only_what_changed(tmp_path: Path) -> Non
     assert app["hits"] == 35 and app["linesRun"] == 2
     assert paths["util.py"] not in _files(delta)  # unchanged (its recent hits too): not sent
     assert delta["heatmap"]["totals"]["hits"] == 36
+    assert "groups" not in delta["heatmap"] and index["heatmap"]["groups"][0]["key"] == "project"  # sent once
     # a page that missed a tick gets what changed in both; a new page everything
     assert set(_files(page_document(second, None, None, 0))) == {paths["app.py"], paths["util.py"]}
     assert page_document(second, None, None, -1)["full"] is True

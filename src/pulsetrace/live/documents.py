@@ -5,12 +5,13 @@ Every page (the index and a file's page) gets the tick's number, status and stac
 document of the shape ``build_document`` makes, without the files' text (a page reads a file's text
 once, from ``/api/source``). ``full`` says whether it replaces what the page has (a page's first
 document, or the first after a reset) or adds to it: then ``files`` lists only the files whose
-numbers changed since the page's tick, each with its totals and only its changed lines. The index
-gets every traced file so; a file's page gets its own file, the call edges from and into it (left
-out when none changed) and the recency of its lines hit in the last seconds. Live file entries add
-``id`` (the file's id on the server) and ``recent`` (its hits in the last seconds); ``fileId`` in
-edges and callees indexes this document's files (a page that keeps files from earlier documents
-numbers them again).
+numbers changed since the page's tick, each with its totals and only its changed lines, and the
+document's parts that never change (its title, groups, ...) are left out. The index gets every
+traced file so; a file's page gets its own file, the call edges from and into it (left out when none
+changed) and the recency of its lines hit in the last seconds. Live file entries add ``id`` (the
+file's id on the server) and ``recent`` (its hits in the last seconds); ``fileId`` in edges and
+callees indexes this document's files (a page that keeps files from earlier documents numbers them
+again).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ..reports.heatmap import build_document
 from .state import Tick
 
 Document = Dict[str, Any]
+# Parts of the heatmap document that never change during a session: in full documents only.
+_SENT_ONCE = ("version", "title", "projectRoot", "groups", "tokenClasses", "summaries")
 
 
 def page_document(tick: Tick, file_id: Optional[str], path: Optional[str], since: int) -> Document:
@@ -79,4 +82,7 @@ def _heatmap(
     }
     if not send_calls:
         del document["edges"], document["callees"]
+    if not full:
+        for unchanging in _SENT_ONCE:
+            del document[unchanging]
     return document

@@ -135,6 +135,7 @@ function showHeatmap(tick) {
   if (fileId && (!sourcePath || !data.has(sourcePath))) return; // the file page waits for its file's text
   let redrawn = null;
   if (!heatmap) {
+    if (!fileId) openFileOfHash(); // an address of the index with a file in its hash
     $("#bar").hidden = false;
     const options = fileId ? { fileHref: liveFileHref } : {
       fileHref: liveFileHref,

@@ -32,8 +32,9 @@ export class LiveDocument {
       this.edges = delta.edges;
       this.callees = delta.callees;
     }
-    if (delta.tokenClasses.length > this.classes.length) this.classes = delta.tokenClasses;
-    this.head = delta;
+    if (full && delta.tokenClasses.length > this.classes.length) this.classes = delta.tokenClasses;
+    // a full document has every part; the others only the parts that change (the totals)
+    this.head = full ? delta : { ...this.head, totals: delta.totals };
     this.cached = null;
   }
 
