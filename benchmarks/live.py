@@ -165,7 +165,7 @@ def _open_file_page(browser: Browser, url: str) -> Any:
     deadline = time.monotonic() + 60
     while True:
         with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
-            files = json.loads(answer.read())["files"]
+            files = json.loads(answer.read())["heatmap"]["files"]
         if files:
             break
         if time.monotonic() > deadline:

@@ -36,3 +36,27 @@ for _ in range(200):
     total += sum(square_all(range(50)))
 print(total)
 '''
+
+# A loop run 1,100,000 times (a 7-digit hit count), then a second file imported when asked (a file that
+# appears on the index while the program runs), then both files' lines hit until the stop file.
+GROWING = '''
+import os, sys, time
+
+LATER, STOP = sys.argv[1], sys.argv[2]
+DEADLINE = time.time() + 25
+total = 0
+for i in range(1_100_000):
+    total += 1  # the counted loop
+while not os.path.exists(LATER) and time.time() < DEADLINE:
+    time.sleep(0.01)  # before the second file
+import second
+while not os.path.exists(STOP) and time.time() < DEADLINE:
+    second.work()
+    time.sleep(0.01)
+print("done")
+'''
+
+SECOND = '''
+def work():
+    return sum(range(50))
+'''

@@ -23,11 +23,18 @@ from pulsetrace.server import RouteServer
 
 
 def _state(live: Any, file_id: str = "f1") -> Dict[str, Any]:
-    status, body = live.request(f"/api/state?file={file_id}")
+    """The whole document of a page (``file_id`` "": the index)."""
+    status, body = live.request(f"/api/state?file={file_id}" if file_id else "/api/state")
     assert status == 200, body
     document = json.loads(body)
-    assert isinstance(document, dict)
+    assert isinstance(document, dict) and document["full"] is True
     return document
+
+
+def _hits(document: Dict[str, Any]) -> Dict[int, int]:
+    """Line -> hits of the one file of a file page's document."""
+    files = document["heatmap"]["files"]
+    return {row[0]: row[1] for row in files[0]["lines"]} if files else {}
 
 
 def _line_of(path: Path, text: str) -> int:
@@ -39,7 +46,7 @@ def test_serves_traced_files_by_id_and_nothing_else(tmp_path: Path) -> None:
     stop = tmp_path / "stop"
     live = start_live(["--port", "0", str(program), str(stop)], tmp_path)
     try:
-        wait_for(lambda: _state(live)["files"])
+        wait_for(lambda: _state(live, "")["heatmap"]["files"])
         assert live.request("/")[0] == 200
         assert live.request("/file/f1")[0] == 200
         status, body = live.request("/api/source/f1")
@@ -149,7 +156,7 @@ def test_keep_serving_keeps_the_final_numbers_until_ctrl_c(tmp_path: Path) -> No
         assert live.process.stdout is not None
         assert live.process.stdout.readline() == "8085000\n"  # the program has ended
         document = wait_for(lambda: (lambda d: d if d["status"] == "finished" else None)(_state(live)))
-        hits = {int(k): v[0] for k, v in document["lines"].items()}
+        hits = _hits(document)
         assert hits[_line_of(program, "total += sum(square_all")] == 200
         assert live.process.poll() is None  # still serving
         live.process.send_signal(signal.SIGINT)
@@ -208,15 +215,15 @@ def test_live_from_inside_a_program(tmp_path: Path) -> None:
     live = start_python([str(program), str(stop)], tmp_path)
     try:
         def main_loop_counted() -> Any:
-            lines = _state(live).get("lines", {})
-            return lines if str(_line_of(program, "# the main loop")) in lines else None
+            lines = _hits(_state(live))
+            return lines if _line_of(program, "# the main loop") in lines else None
 
         lines = wait_for(main_loop_counted)
-        assert str(_line_of(program, "# before live()")) not in lines
-        assert lines[str(_line_of(program, "# the next line"))][0] == 1
-        traced = {entry["name"] for entry in _state(live)["files"]}
+        assert _line_of(program, "# before live()") not in lines
+        assert lines[_line_of(program, "# the next line")] == 1
+        traced = {entry["label"] for entry in _state(live, "")["heatmap"]["files"]}
         assert traced == {"prog.py", "helper.py"}  # the calling file and the marked one, by default
-        early_thread_counted = str(_line_of(program, "# the early thread's loop")) in lines
+        early_thread_counted = _line_of(program, "# the early thread's loop") in lines
         assert early_thread_counted == (sys.version_info >= (3, 12))  # threads already running: 3.12+
         stop.write_text("")
         code, out, err = live.finish()

@@ -1,12 +1,14 @@
-"""What the live pages are sent (live/state.py): the display numbers since a reset, recency from the
-change of hit counts between snapshots, and a file page's heatmap document, the report's own."""
+"""What the live pages are sent (live/state.py, live/documents.py): the display numbers since a reset,
+recency from the change of hit counts between snapshots, and each page's heatmap document (the
+report's own shape) holding only what changed since the page's last tick."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from pulsetrace.filegroups import FileGrouper
+from pulsetrace.live.documents import page_document
 from pulsetrace.live.files import FileSet, path_contains
 from pulsetrace.live.state import FINISHED, LiveState
 from pulsetrace.model.lines import CodeKey, LineStats
@@ -39,69 +41,105 @@ def _state(tmp_path: Path, current: Dict[str, Any]) -> LiveState:
     return LiveState(lambda: current["stats"], FileSet(path_contains(str(tmp_path / "proj"))))
 
 
-def test_ticks_show_the_selected_files_with_recency(tmp_path: Path) -> None:
-    paths = _program(tmp_path)
-    current: Dict[str, Any] = {"paths": paths, "stats": _stats(paths, 10)}
-    state = _state(tmp_path, current)
-    tick = state.refresh()
-    assert {entry["path"] for entry in tick.files} == {paths["app.py"], paths["util.py"]}
-    app_id = state.files.file_id(paths["app.py"])
-    assert app_id is not None
-    hits, self_ns, total_ns, recent, age_ms = tick.lines[app_id][2]
-    assert (hits, self_ns, total_ns, recent) == (20, 1000, 3000, 20) and 0 <= age_ms < 100
-    current["stats"] = _stats(paths, 15)  # line 1: 5 more hits, line 2: 10 more
-    tick = state.refresh()
-    assert tick.lines[app_id][1][3] == 15 and tick.lines[app_id][2][3] == 30  # hits in the last 2 s
-    util_id = state.files.file_id(paths["util.py"])
-    assert util_id is not None
-    assert tick.lines[util_id][5][:4] == [1, 0, 0, 1]  # hit once, in the first snapshot only
+def _files(document: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {entry["path"]: entry for entry in document["heatmap"]["files"]}
 
 
-def test_a_file_page_gets_the_heatmap_document_of_its_file(tmp_path: Path) -> None:
+def _lines(entry: Dict[str, Any]) -> List[List[int]]:
+    return [list(row) for row in entry["lines"]]
+
+
+def test_the_index_gets_every_file_then_only_what_changed(tmp_path: Path) -> None:
     paths = _program(tmp_path)
-    current: Dict[str, Any] = {"paths": paths, "stats": _stats(paths, 10)}
+    current: Dict[str, Any] = {"stats": _stats(paths, 10)}
     state = _state(tmp_path, current)
-    tick = state.refresh()
-    app_id = state.files.file_id(paths["app.py"])
-    page = tick.for_page(app_id)
-    document = page["heatmap"]
-    assert [file["path"] for file in document["files"]] == [paths["app.py"]]
-    file = document["files"][0]
-    assert file["lines"] == [[1, 10, 1000, 3000], [2, 20, 1000, 3000]]  # [line, hits, self, total]
-    assert file["code"] is None and file["source"] == ""  # the page has the text from /api/source
-    assert [(e["line"], e["count"], e["totalNs"]) for e in document["edges"]] == [(2, 10, 2000)]
+    first = state.refresh()
+    index = page_document(first, None, None, -1)
+    assert index["full"] is True and index["seq"] == first.seq
+    files = _files(index)
+    assert set(files) == {paths["app.py"], paths["util.py"]}  # other.py is not selected
+    app = files[paths["app.py"]]
+    assert app["id"] == state.files.file_id(paths["app.py"]) and app["label"].endswith("app.py")
+    assert _lines(app) == [[1, 10, 1000, 3000], [2, 20, 1000, 3000]] and app["hits"] == 30
+    assert app["code"] is None  # a file's text is sent once, by /api/source
+    assert app["recent"] == 30  # hits in the last seconds
+    assert index["heatmap"]["totals"] == {"hits": 31, "selfNs": 2000, "files": 2, "linesRun": 3}
+    assert "edges" not in index["heatmap"]  # the index shows no calls
     # the same numbers the report's heatmap shows for this file
     report = build_document(current["stats"], {}, FileGrouper(str(tmp_path)), read_missing_sources=False)
     in_report = next(entry for entry in report["files"] if entry["path"] == paths["app.py"])
-    assert in_report["lines"] == file["lines"] and in_report["selfNs"] == file["selfNs"]
+    assert in_report["lines"] == app["lines"] and in_report["selfNs"] == app["selfNs"]
+
+    current["stats"] = _stats(paths, 10)
+    current["stats"].line(paths["app.py"], 2).hits = 25  # one line changed, in one file
+    second = state.refresh()
+    delta = page_document(second, None, None, first.seq)
+    assert delta["full"] is False
+    app = _files(delta)[paths["app.py"]]
+    assert _lines(app) == [[2, 25, 1000, 3000]]  # only the changed line, with the file's new totals
+    assert app["hits"] == 35 and app["linesRun"] == 2
+    assert paths["util.py"] not in _files(delta)  # unchanged (its recent hits too): not sent
+    assert delta["heatmap"]["totals"]["hits"] == 36
+    assert "groups" not in delta["heatmap"] and index["heatmap"]["groups"][0]["key"] == "project"  # sent once
+    # a page that missed a tick gets what changed in both; a new page everything
+    assert set(_files(page_document(second, None, None, 0))) == {paths["app.py"], paths["util.py"]}
+    assert page_document(second, None, None, -1)["full"] is True
+
+
+def test_a_file_page_gets_its_file_its_calls_and_its_recency_once(tmp_path: Path) -> None:
+    paths = _program(tmp_path)
+    current: Dict[str, Any] = {"stats": _stats(paths, 10)}
+    state = _state(tmp_path, current)
+    first = state.refresh()
+    app_id = state.files.file_id(paths["app.py"])
+    page = page_document(first, app_id, paths["app.py"], -1)
+    heatmap = page["heatmap"]
+    assert [entry["path"] for entry in heatmap["files"]] == [paths["app.py"]]
+    assert [(e["line"], e["count"], e["totalNs"]) for e in heatmap["edges"]] == [(2, 10, 2000)]
+    # each line's numbers once, in the heatmap document; the recency beside them: [recent hits, age ms]
+    assert set(page["recency"]) == {"1", "2"}
+    recent, age_ms = page["recency"]["2"]
+    assert recent == 20 and 0 <= age_ms < 100
+    assert "lines" not in page
     # the callee's file lists the call into its function (a caller from another file)
-    util = tick.for_page(state.files.file_id(paths["util.py"]))["heatmap"]
+    util = page_document(first, state.files.file_id(paths["util.py"]), paths["util.py"], -1)["heatmap"]
     assert util["files"][0]["functions"] == [{"name": "helper", "lineno": 4, "callee": 0}]
-    assert tick.for_page(None).get("heatmap") is None
+
+    current["stats"] = _stats(paths, 15)  # line 1: 5 more hits, line 2: 10 more; the call 5 more times
+    second = state.refresh()
+    page = page_document(second, app_id, paths["app.py"], first.seq)
+    assert page["recency"]["1"][0] == 15 and page["recency"]["2"][0] == 30  # hits in the last 2 s
+    assert [e["count"] for e in page["heatmap"]["edges"]] == [15]
+    current["stats"] = _stats(paths, 15)  # nothing changed
+    third = state.refresh()
+    page = page_document(third, app_id, paths["app.py"], second.seq)
+    assert page["heatmap"]["files"] == [] and "edges" not in page["heatmap"]
 
 
 def test_a_selected_file_not_run_yet_gets_an_empty_document(tmp_path: Path) -> None:
     paths = _program(tmp_path)
-    state = _state(tmp_path, {"paths": paths, "stats": LineStats()})
+    state = _state(tmp_path, {"stats": LineStats()})
     tick = state.refresh()
     file_id = state.files.file_id(paths["app.py"])
-    document = tick.for_page(file_id, paths["app.py"])["heatmap"]
+    document = page_document(tick, file_id, paths["app.py"], -1)["heatmap"]
     assert document["files"][0]["path"] == paths["app.py"] and document["files"][0]["lines"] == []
 
 
 def test_reset_starts_lines_and_calls_from_zero(tmp_path: Path) -> None:
     paths = _program(tmp_path)
-    current: Dict[str, Any] = {"paths": paths, "stats": _stats(paths, 10)}
+    current: Dict[str, Any] = {"stats": _stats(paths, 10)}
     state = _state(tmp_path, current)
-    state.refresh()
+    before = state.refresh()
     state.reset()
     tick = state.refresh()
-    assert tick.files == [] and tick.lines == {}
+    index = page_document(tick, None, None, before.seq)
+    assert index["full"] is True and index["heatmap"]["files"] == []  # a page from before: all anew
     current["stats"] = _stats(paths, 14)
     tick = state.refresh()
     app_id = state.files.file_id(paths["app.py"])
-    assert tick.lines[app_id][2][:3] == [8, 400, 1200]
-    document = tick.for_page(app_id)["heatmap"]
-    assert [(e["count"], e["totalNs"]) for e in document["edges"]] == [(4, 800)]
+    page = page_document(tick, app_id, paths["app.py"], -1)
+    assert _lines(page["heatmap"]["files"][0]) == [[1, 4, 400, 1200], [2, 8, 400, 1200]]
+    assert [(e["count"], e["totalNs"]) for e in page["heatmap"]["edges"]] == [(4, 800)]
     state.finish()
-    assert state.current.status == FINISHED and state.current.lines[app_id][2][0] == 8
+    final = page_document(state.current, app_id, paths["app.py"], -1)
+    assert final["status"] == FINISHED and final["heatmap"]["files"][0]["lines"][1][1] == 8

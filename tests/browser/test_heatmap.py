@@ -426,3 +426,41 @@ def test_odd_file_names_keep_working_permalinks(page: Any, tmp_path: Path) -> No
     page.wait_for_selector("#L3.target")
     assert page.inner_text(".crumbs .path") == "main script & co #1.py"
     assert page.inner_text("#L3 .hits") == "50"
+
+
+def test_number_columns_fit_the_widest_number(page: Any, heatmap: Tuple[str, Dict[str, Any]]) -> None:
+    """A count of millions and a time of thousands of seconds are shown whole, not cut off or spilling
+    into the next column (the columns grow to the widest number shown)."""
+    url, document = heatmap
+    shapes = file_entry(document, "shapes.py")
+    open_page(page, url, f"#file={shapes['path']}")
+    width = page.eval_on_selector("#L5 .hits", "cell => cell.clientWidth")
+    page.evaluate(
+        """path => {
+             const data = structuredClone(window.pulsetraceHeatmap.data);
+             const file = data.files.find(f => f.path === path);
+             file.lines = file.lines.map(([line, hits, own, total]) =>
+               line === 5 ? [line, 12345678, 1234.5e9, 12345.6e9] : [line, hits, own, total]);
+             window.pulsetraceHeatmap.refresh(data);
+           }""",
+        shapes["path"],
+    )
+    page.wait_for_function("document.querySelector('#L5 .hits')?.textContent === '12,345,678'")
+    for column, text in (("hits", "12,345,678"), ("self", "1,235 s"), ("total", "12,346 s")):
+        shown, fits = page.eval_on_selector(
+            f"#L5 .{column}",
+            """cell => {
+                 const range = document.createRange();
+                 range.selectNodeContents(cell);
+                 const text = range.getBoundingClientRect();
+                 const box = cell.getBoundingClientRect();
+                 const inside = text.left >= box.left - 0.5 && text.right <= box.right + 0.5;
+                 return [cell.textContent, cell.scrollWidth <= cell.clientWidth && inside];
+               }""",
+        )
+        assert (shown, fits) == (text, True), column
+    # the head row's columns stay over their numbers
+    right = "node => node.getBoundingClientRect().right"
+    head, cell = page.eval_on_selector(".row.head .hits", right), page.eval_on_selector("#L5 .hits", right)
+    assert abs(head - cell) < 1
+    assert page.eval_on_selector("#L5 .hits", "cell => cell.clientWidth") > width

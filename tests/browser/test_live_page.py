@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, List, Tuple
 
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
@@ -13,7 +13,7 @@ if str(TESTS) not in sys.path:
 
 from helpers_cli import write  # noqa: E402
 from helpers_live import start_live, wait_for  # noqa: E402
-from live_programs import TWO_THREADS  # noqa: E402
+from live_programs import GROWING, SECOND, TWO_THREADS  # noqa: E402
 
 TIMEOUT_MS = 15000
 
@@ -35,7 +35,7 @@ def test_watch_a_program_with_two_threads(page: Any, tmp_path: Path) -> None:
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(live.url)
         # the index: the traced file with live totals, a link to its page
-        row = page.locator("table.files tr[data-file]")
+        row = page.locator("table.files tr[data-path]")
         row.first.wait_for()
         assert row.count() == 1  # the project's own file only: no stdlib, no site-packages
         assert page.locator("#status").text_content() == "running"
@@ -146,3 +146,115 @@ def test_a_server_with_a_token_serves_its_page_with_the_token(page: Any, tmp_pat
         assert page.url == base + "/?token=tok-123"
     finally:
         server.stop()
+
+
+def _ticks_pass(page: Any, count: int = 3) -> None:
+    """Wait until the page has taken in ``count`` more ticks of the server."""
+    seen = int(page.evaluate("Number(document.body.dataset.seq || 0)"))
+    page.wait_for_function(f"Number(document.body.dataset.seq || 0) >= {seen + count}", timeout=TIMEOUT_MS)
+
+
+def _row_hits(page: Any, label: str) -> int:
+    cells = page.locator(f'table.files tr[data-path$="/{label}"] td')
+    return int((cells.nth(3).text_content() or "0").replace(",", ""))
+
+
+def test_the_index_is_the_heatmap_index_fed_by_ticks(page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", GROWING)
+    write(tmp_path / "second.py", SECOND)
+    later, stop = tmp_path / "later", tmp_path / "stop"
+    sources: List[str] = []
+    page.on("request", lambda request: sources.append(request.url) if "/api/source/" in request.url else None)
+    live = start_live(["--port", "0", str(program), str(later), str(stop)], tmp_path)
+    try:
+        page.set_default_timeout(TIMEOUT_MS)
+        page.set_viewport_size({"width": 1300, "height": 360})  # short: the index scrolls
+        page.goto(live.url)
+        project = 'section.group[data-group="project"]'
+        page.locator(f'{project} tr[data-path$="/prog.py"]').wait_for()
+        assert page.locator(f'{project} tr[data-path$="/second.py"]').count() == 0  # not run yet
+        assert page.locator("#bar button.metric").count() == 3  # the heatmap's bar
+        assert page.locator(f"{project} th", has_text="Recent hits").count() == 1  # the live column
+        # the hottest lines show their code: each file's text is read once
+        page.locator(".hottest-lines td.snippet", has_text="total += 1").wait_for()
+
+        # the reader's choices: sorted by name, scrolled; then filtered
+        page.click(f"{project} button.sort[data-key='label']")
+        page.evaluate("window.__row = document.querySelector('tr[data-path$=\"/prog.py\"]')")
+        later.write_text("")
+        page.locator(f'{project} tr[data-path$="/second.py"]').wait_for()  # appears when it first runs
+        first = _row_hits(page, "second.py")
+        wait_for(lambda: _row_hits(page, "second.py") > first)  # and its numbers go up, tick by tick
+        page.evaluate("window.scrollTo(0, 120)")
+        _ticks_pass(page)
+        assert page.locator(f"{project} a.file-link").all_inner_texts() == ["prog.py", "second.py"]
+        assert page.get_attribute(f"{project} th:has(button[data-key='label'])", "aria-sort") == "ascending"
+        assert page.evaluate("window.scrollY") == 120
+        # the rows are updated in place, not made again
+        assert page.evaluate("document.querySelector('tr[data-path$=\"/prog.py\"]') === window.__row")
+        page.fill("#filter", ".py")
+        _ticks_pass(page)
+        assert page.locator(f"{project} a.file-link").all_inner_texts() == ["prog.py", "second.py"]
+        assert page.input_value("#filter") == ".py"
+        assert page.evaluate("document.activeElement.id") == "filter"  # the filter box kept its focus
+
+        page.fill("#filter", "second")
+        _ticks_pass(page)
+        assert page.locator(f"{project} a.file-link").all_inner_texts() == ["second.py"]
+        page.fill("#filter", "")
+        page.click(f"{project} button.toggle")
+        _ticks_pass(page)
+        assert page.locator(f"{project} table").count() == 0  # still collapsed
+        assert page.get_attribute(f"{project} button.toggle", "aria-expanded") == "false"
+        page.click(f"{project} button.toggle")
+
+        # a file's link opens its live page
+        on_index = [url.split("/api/source/")[1].split("?")[0] for url in sources]
+        assert len(on_index) == len(set(on_index)), sources  # each file's text read once
+        page.locator(f"{project} a.file-link", has_text="second.py").click()
+        page.wait_for_url(re.compile(r".*/file/f\d+(#.*)?$"))
+        page.locator(f"#L{_line_of(tmp_path / 'second.py', 'return sum')} .hits:not(:empty)").wait_for()
+        _ticks_pass(page)
+        assert len(sources) == len(on_index) + 1, sources  # the file page reads its own file once
+        stop.write_text("")
+        page.locator("#status[data-status='finished']").wait_for()
+        code, out, err = live.finish()
+        assert code == 0 and out == "done\n", err
+    finally:
+        live.kill()
+
+
+def _fits(page: Any, selector: str) -> Tuple[str, bool]:
+    """A cell's text and whether all of it is inside the cell (nothing cut off or spilling out)."""
+    return tuple(page.eval_on_selector(  # type: ignore[return-value]
+        selector,
+        """cell => {
+             const range = document.createRange();
+             range.selectNodeContents(cell);
+             const text = range.getBoundingClientRect();
+             const box = cell.getBoundingClientRect();
+             const inside = text.left >= box.left - 0.5 && text.right <= box.right + 0.5;
+             return [cell.textContent, cell.scrollWidth <= cell.clientWidth && inside];
+           }""",
+    ))
+
+
+def test_a_seven_digit_hit_count_is_shown_whole(page: Any, tmp_path: Path) -> None:
+    program = write(tmp_path / "prog.py", GROWING)
+    write(tmp_path / "second.py", SECOND)
+    later, stop = tmp_path / "later", tmp_path / "stop"
+    live = start_live(["--port", "0", str(program), str(later), str(stop)], tmp_path)
+    try:
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(live.url)
+        page.locator("table.files a.file-link", has_text="prog.py").click()
+        loop = _line_of(program, "total += 1  # the counted loop")
+        page.locator(f"#L{loop} .hits", has_text="1,100,000").wait_for()
+        assert _fits(page, f"#L{loop} .hits") == ("1,100,000", True)
+        assert _fits(page, f"#L{loop - 1} .hits") == ("1,100,001", True)
+        stop.write_text("")
+        later.write_text("")
+        code, out, err = live.finish()
+        assert code == 0, err
+    finally:
+        live.kill()

@@ -15,6 +15,7 @@ between snapshots (``state.LiveState``).
 
 from __future__ import annotations
 
+import threading
 from types import CodeType
 from typing import Optional
 
@@ -39,6 +40,8 @@ class LiveLines:
         except LineCollectorError as exc:
             raise CollectorError(str(exc)) from None
         self._final: Optional[LineStats] = None
+        # held while stopping: a snapshot asked meanwhile waits for the final numbers, not an empty set
+        self._stopping = threading.Lock()
 
     @property
     def backend(self) -> str:
@@ -64,8 +67,9 @@ class LiveLines:
 
     def stop(self) -> None:
         """Stop counting; the final numbers stay readable through snapshot()."""
-        if self._collector.running:
-            self._final = self._collector.stop()
+        with self._stopping:
+            if self._collector.running:
+                self._final = self._collector.stop()
 
     def ignore_current_thread(self) -> None:
         """Never count lines run by the calling thread (the live view's server and ticker); after stop()
@@ -78,6 +82,7 @@ class LiveLines:
         if self._collector.running:
             try:
                 return self._collector.snapshot()
-            except LineCollectorError:  # stopped by another thread in between
+            except LineCollectorError:  # being stopped by another thread: its final numbers, below
                 pass
-        return self._final if self._final is not None else LineStats()
+        with self._stopping:
+            return self._final if self._final is not None else LineStats()

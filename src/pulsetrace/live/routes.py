@@ -18,6 +18,7 @@ from urllib.parse import quote
 from ..reports.heatmap import source_lines
 from ..reports.highlight import SHARED_CLASSES, source_runs
 from ..server import Event, NotFound, Request, Route, RouteServer
+from .documents import page_document
 from .files import read_text
 from .state import FINISHED, LiveState
 
@@ -29,12 +30,14 @@ _HTML = "text/html; charset=utf-8"
 _TEXT_PLAIN = "text/plain; charset=utf-8"
 ASSETS = {  # the only files served from disk besides traced sources: a fixed list
     "/static/live.js": (WEB_DIR, "live.js", _JS),
+    "/static/live_data.js": (WEB_DIR, "live_data.js", _JS),
     "/static/live.css": (WEB_DIR, "live.css", "text/css; charset=utf-8"),
     # the heatmap page, which shows the live view's files
     "/static/heatmap.css": (HEATMAP_WEB_DIR, "heatmap.css", "text/css; charset=utf-8"),
     "/static/heatmap.js": (HEATMAP_WEB_DIR, "heatmap.js", _JS),
     "/static/heatmap_file.js": (HEATMAP_WEB_DIR, "heatmap_file.js", _JS),
     "/static/heatmap_index.js": (HEATMAP_WEB_DIR, "heatmap_index.js", _JS),
+    "/static/heatmap_morph.js": (HEATMAP_WEB_DIR, "heatmap_morph.js", _JS),
     "/static/heatmap_highlight.js": (HEATMAP_WEB_DIR, "heatmap_highlight.js", _JS),
     "/static/heatmap_common.js": (HEATMAP_WEB_DIR, "heatmap_common.js", _JS),
 }
@@ -100,12 +103,18 @@ class LiveRoutes:
         return (file_id, path) if path is not None else (None, None)
 
     def _state(self, request: Request) -> bytes:
-        return _dumps(self.state.current.for_page(*self._file_param(request))).encode()
+        """The page's document of the current tick: everything, or what changed after ``?since=N``."""
+        try:
+            since = int(request.query.get("since", "-1"))
+        except ValueError:
+            since = -1
+        return _dumps(page_document(self.state.current, *self._file_param(request), since)).encode()
 
     def _events(self, request: Request, seq: int, timeout: float) -> Event:
         tick = self.state.wait_for(seq, timeout)
-        # the document is made only for a tick the stream has not sent (else only seq is read)
-        data = _dumps(tick.for_page(*self._file_param(request))) if tick.seq != seq else ""
+        # The document is made only for a tick the stream has not sent (else only seq is read), and
+        # holds what changed after the stream's last tick (everything for its first).
+        data = _dumps(page_document(tick, *self._file_param(request), seq)) if tick.seq != seq else ""
         return Event(tick.seq, data, last=tick.status == FINISHED)
 
     def _reset(self, request: Request) -> bytes:

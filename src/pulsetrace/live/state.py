@@ -1,82 +1,75 @@
 """What the live pages show, refreshed a few times a second from the line numbers and the stacks.
 
-A ``LiveState`` turns successive line snapshots into what the pages need: per-line hits and times
-and the call edges since the last reset, recency (hits in the last seconds, time since the last hit:
-the line collector keeps no time of last hit, so recency comes from the change of hit counts between
-snapshots) and per-file totals, plus every thread's stack. A file page gets its file as the heatmap's
-own document (``reports.heatmap.build_document``), which the heatmap page renders: live and report
-show the same numbers the same way. Reset subtracts the numbers at the time of the reset from the
-display only: the program and the collected numbers are not touched.
+A ``LiveState`` turns successive line snapshots into ticks: per-line hits and times and the call
+edges since the last reset, recency (hits in the last seconds, time since the last hit: the line
+collector keeps no time of last hit, so recency comes from the change of hit counts between
+snapshots), every thread's stack, and when each file, line and file's calls last changed (the tick
+number), so that a page is sent only what changed since the tick it already has
+(``documents.page_document``). Reset subtracts the numbers at the time of the reset from the display
+only: the program and the collected numbers are not touched.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from ..filegroups import FileGrouper, default_grouper
 from ..model.lines import CallEdge, EdgeKey, LineStat, LineStats
-from ..reports.heatmap import build_document
 from .files import FileSet
 from .stacks import ThreadStack, capture_stacks
 
 RECENT_SECONDS = 2.0  # "recent hits": the hits of the last two seconds
+FRESH_SECONDS = 10.0  # a line hit longer ago than this has no recency bar on the page
 RUNNING = "running"
 FINISHED = "finished"
 
 LineNumbers = Dict[int, LineStat]
+Recency = Dict[int, Tuple[int, int]]  # line -> (hits in the last RECENT_SECONDS, ms since the last hit)
+
+
+@dataclass
+class Changes:
+    """The tick at which each thing on display last changed. Published with a tick and never changed
+    afterwards (the next tick gets copies of what changed), so server threads read it unlocked."""
+
+    reset_seq: int = 0  # the tick of the last reset: a page from before it gets everything anew
+    files: Dict[str, int] = field(default_factory=dict)  # path -> its entry (numbers, recent hits)
+    lines: Dict[str, Dict[int, int]] = field(default_factory=dict)  # path -> line -> its numbers
+    calls: Dict[str, int] = field(default_factory=dict)  # path -> a call edge from or into it
+
+
+@dataclass
+class Totals:
+    hits: int = 0
+    self_ns: int = 0
+    files: int = 0
+    lines_run: int = 0
 
 
 @dataclass
 class Tick:
-    """One refresh: what every page is sent."""
+    """One refresh: what the pages are made from."""
 
     seq: int
     status: str
     wall_ns: int  # time.time_ns() when the numbers were read: the page measures its latency with it
-    files: List[Dict[str, Any]]
-    lines: Dict[str, Dict[int, List[int]]]  # file id -> line -> [hits, self, total, recent hits, age ms]
-    stacks: List[ThreadStack]
+    stacks: List[ThreadStack] = field(default_factory=list)
     shown: LineStats = field(default_factory=LineStats)  # the numbers on display (since the last reset)
-    paths: Dict[str, str] = field(default_factory=dict)  # file id -> path, for the files in ``lines``
-    grouper: Optional[FileGrouper] = None
-
-    def for_page(self, file_id: Optional[str], path: Optional[str] = None) -> Dict[str, Any]:
-        """The JSON document one page gets: the index, the stacks, and the lines of its own file,
-        also as the heatmap document of that file (``path``: the file of ``file_id``)."""
-        document: Dict[str, Any] = {
-            "seq": self.seq,
-            "status": self.status,
-            "wall_ms": self.wall_ns / 1e6,
-            "files": self.files,
-            "stacks": [stack.to_json() for stack in self.stacks],
-        }
-        if file_id is not None:
-            document["lines"] = self.lines.get(file_id, {})
-            path = path or self.paths.get(file_id)
-            if path is not None:
-                document["heatmap"] = heatmap_of_file(self.shown, path, self.grouper or default_grouper())
-        return document
-
-
-def heatmap_of_file(stats: LineStats, path: str, grouper: FileGrouper) -> Dict[str, Any]:
-    """The heatmap document of one file: its lines, the calls made from them and the calls into its
-    functions (other files' lines appear as callers without a link). Without the file's text (the
-    page reads it once, from /api/source): its entry says ``"source": ""`` and has no code."""
-    one = LineStats()
-    one.files[path] = stats.files.get(path, {})  # listed even before its first line runs
-    for key, edge in stats.edges.items():
-        if edge.caller_file == path or edge.callee.filename == path:
-            one.edges[key] = edge
-    return build_document(one, {}, grouper, title="live", read_missing_sources=False)
+    changes: Changes = field(default_factory=Changes)
+    recency: Dict[str, Recency] = field(default_factory=dict)  # path -> its lines hit in FRESH_SECONDS
+    recent_hits: Dict[str, int] = field(default_factory=dict)  # path -> its hits in RECENT_SECONDS
+    ids: Dict[str, str] = field(default_factory=dict)  # path -> file id, for the files in ``shown``
+    totals: Totals = field(default_factory=Totals)
+    grouper: Optional[FileGrouper] = None  # the project's grouping of files, made at the first tick
 
 
 class LiveState:
-    """Reads the numbers (``snapshot``), keeps the display's baseline and recency, and hands out ticks."""
+    """Reads the numbers (``snapshot``), keeps the display's baseline, recency and changes, and hands
+    out ticks."""
 
     def __init__(self, snapshot: Callable[[], LineStats], files: FileSet) -> None:
         self._snapshot = snapshot
@@ -89,9 +82,14 @@ class LiveState:
         self._previous: Dict[Tuple[str, int], int] = {}  # hits at the last tick (display numbers)
         self._recent: Deque[Tuple[float, Dict[Tuple[str, int], int]]] = deque()  # (when, hits added)
         self._last_hit: Dict[Tuple[str, int], float] = {}
+        # what the last tick showed, to tell what changed
+        self._numbers: Dict[str, Dict[int, Tuple[int, int, int]]] = {}
+        self._edge_numbers: Dict[EdgeKey, Tuple[int, int]] = {}
+        self._recent_hits: Dict[str, int] = {}
+        self._changes = Changes()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._tick = Tick(0, RUNNING, time.time_ns(), [], {}, [])
+        self._tick = Tick(0, RUNNING, time.time_ns())
         self._reset_pending = False
         self._listeners = 0  # pages connected: stacks are only read while someone looks
 
@@ -125,29 +123,43 @@ class LiveState:
         self.refresh()
 
     def refresh(self) -> Tick:
-        """Read the numbers and the stacks once and publish them as the next tick."""
+        """Read the numbers and the stacks once and publish them as the next tick (one thread at a time:
+        the ticker, then finish() once the ticker has stopped)."""
         stats = self._snapshot()
         now = time.monotonic()
         wall_ns = time.time_ns()
         with self._lock:
             reset, self._reset_pending = self._reset_pending, False
+        seq = self._tick.seq + 1
         shown = self._display_numbers(stats, reset)
-        lines, files = self._summarise(shown.files, now)
+        if reset:
+            self._numbers, self._edge_numbers, self._recent_hits = {}, {}, {}
+            self._changes = Changes(reset_seq=seq)
+        recency, recent_hits = self._recency(shown.files, now)
+        self._changes = self._note_changes(shown, recent_hits, seq)
         stacks: List[ThreadStack] = []
         if self.listeners > 0 and self.status == RUNNING:
             stacks = capture_stacks(self.files, self.skip_threads)
         if self._grouper is None:
             self._grouper = default_grouper()
-        paths = {entry["id"]: entry["path"] for entry in files}
+        ids = {path: self.files.file_id(path) or "" for path in shown.files}
+        totals = Totals(files=len(shown.files))
+        for lines in shown.files.values():
+            totals.lines_run += len(lines)
+            for stat in lines.values():
+                totals.hits += stat.hits
+                totals.self_ns += stat.self_ns
+        changes = self._changes
+        tick = Tick(seq, self.status, wall_ns, stacks, shown, changes, recency, recent_hits, ids, totals)
+        tick.grouper = self._grouper
         with self._changed:
-            seq = self._tick.seq + 1
-            tick = Tick(seq, self.status, wall_ns, files, lines, stacks, shown, paths, self._grouper)
             self._tick = tick
             self._changed.notify_all()
         return tick
 
     def _display_numbers(self, stats: LineStats, reset: bool) -> LineStats:
-        """The selected files' numbers and call edges since the last reset."""
+        """The selected files' numbers and call edges since the last reset (a file with no line run
+        since then is left out)."""
         if reset:
             self._baseline = {}
             self._edge_baseline = {}
@@ -171,7 +183,8 @@ class LiveState:
                     display[lineno] = LineStat(
                         stat.hits - base.hits, stat.self_ns - base.self_ns, stat.total_ns - base.total_ns
                     )
-            shown.files[filename] = display
+            if display:
+                shown.files[filename] = display
         for key, edge in stats.edges.items():
             if reset:
                 self._edge_baseline[key] = (edge.count, edge.total_ns)
@@ -184,9 +197,10 @@ class LiveState:
                 shown.edges[key] = CallEdge(edge.caller_file, edge.caller_line, edge.callee, count, spent)
         return shown
 
-    def _summarise(
+    def _recency(
         self, numbers: Dict[str, LineNumbers], now: float
-    ) -> Tuple[Dict[str, Dict[int, List[int]]], List[Dict[str, Any]]]:
+    ) -> Tuple[Dict[str, Recency], Dict[str, int]]:
+        """Each file's lines hit in the last FRESH_SECONDS with their recency, and each file's recent hits."""
         added: Dict[Tuple[str, int], int] = {}
         for filename, lines in numbers.items():
             for lineno, stat in lines.items():
@@ -203,34 +217,49 @@ class LiveState:
         for _, batch in self._recent:
             for key, more in batch.items():
                 recent[key] = recent.get(key, 0) + more
-        lines_out: Dict[str, Dict[int, List[int]]] = {}
-        files_out: List[Dict[str, Any]] = []
+        recency: Dict[str, Recency] = {}
+        recent_hits: Dict[str, int] = {}
         for filename, lines in numbers.items():
-            file_id = self.files.file_id(filename)
-            if file_id is None:
-                continue
-            rows: Dict[int, List[int]] = {}
-            hits = self_ns = recent_hits = 0
-            for lineno, stat in lines.items():
+            rows: Recency = {}
+            in_file = 0
+            for lineno in lines:
                 key = (filename, lineno)
                 last = self._last_hit.get(key)
-                age_ms = int((now - last) * 1000) if last is not None else -1
+                if last is None or now - last > FRESH_SECONDS:
+                    continue
                 line_recent = recent.get(key, 0)
-                rows[lineno] = [stat.hits, stat.self_ns, stat.total_ns, line_recent, age_ms]
-                hits += stat.hits
-                self_ns += stat.self_ns
-                recent_hits += line_recent
-            lines_out[file_id] = rows
-            files_out.append(
-                {
-                    "id": file_id,
-                    "path": filename,
-                    "name": os.path.basename(filename),
-                    "hits": hits,
-                    "self_ns": self_ns,
-                    "lines_hit": len(rows),
-                    "recent": recent_hits,
-                }
-            )
-        files_out.sort(key=lambda entry: (-entry["self_ns"], entry["path"]))
-        return lines_out, files_out
+                rows[lineno] = (line_recent, int((now - last) * 1000))
+                in_file += line_recent
+            if rows:
+                recency[filename] = rows
+            recent_hits[filename] = in_file
+        return recency, recent_hits
+
+    def _note_changes(self, shown: LineStats, recent_hits: Dict[str, int], seq: int) -> Changes:
+        """The changes of the last tick with this tick's added: copies of what changed only."""
+        before = self._changes
+        changes = Changes(before.reset_seq, dict(before.files), dict(before.lines), dict(before.calls))
+        for path, lines in shown.files.items():
+            known = self._numbers.get(path, {})
+            numbers: Dict[int, Tuple[int, int, int]] = {}
+            changed_lines: Optional[Dict[int, int]] = None
+            for lineno, stat in lines.items():
+                now = numbers[lineno] = (stat.hits, stat.self_ns, stat.total_ns)
+                if known.get(lineno) != now:
+                    if changed_lines is None:
+                        changed_lines = dict(changes.lines.get(path, {}))
+                    changed_lines[lineno] = seq
+            self._numbers[path] = numbers
+            if changed_lines is not None:
+                changes.lines[path] = changed_lines
+            if changed_lines is not None or recent_hits.get(path, 0) != self._recent_hits.get(path, 0):
+                changes.files[path] = seq
+        self._recent_hits = recent_hits
+        edge_numbers: Dict[EdgeKey, Tuple[int, int]] = {}
+        for key, edge in shown.edges.items():
+            edge_numbers[key] = (edge.count, edge.total_ns)
+            if self._edge_numbers.get(key) != edge_numbers[key]:
+                changes.calls[edge.caller_file] = seq
+                changes.calls[edge.callee.filename] = seq
+        self._edge_numbers = edge_numbers
+        return changes

@@ -17,7 +17,14 @@ from importlib import resources
 from typing import Any, Mapping
 
 # In dependency order: each module imports only from those before it.
-MODULES = ("heatmap_common.js", "heatmap_highlight.js", "heatmap_index.js", "heatmap_file.js", "heatmap.js")
+MODULES = (
+    "heatmap_common.js",
+    "heatmap_highlight.js",
+    "heatmap_morph.js",
+    "heatmap_index.js",
+    "heatmap_file.js",
+    "heatmap.js",
+)
 
 _IMPORT = re.compile(r'^import\s+\{[^}]*\}\s+from\s+"\./heatmap[a-z_]*\.js";\s*$', re.MULTILINE)
 _EXPORT = re.compile(r"^export\s+", re.MULTILINE)

@@ -3,13 +3,20 @@
 // has a permalink and the browser's back button works. setData() takes a new document (the
 // live view feeds snapshots this way) and redraws what is shown.
 
-import { METRICS, heatColour, parseHash } from "./heatmap_common.js";
-import { renderIndex } from "./heatmap_index.js";
+import { METRICS, fileHref, heatColour, parseHash } from "./heatmap_common.js";
+import { renderIndex, updateIndex } from "./heatmap_index.js";
 import { highlightFile } from "./heatmap_highlight.js";
 import { closePopover, renderFile, showMetric, stepHotLine, updateFile } from "./heatmap_file.js";
 
 export class HeatmapApp {
-  constructor(bar, main, data) {
+  // options, for a page that shows the heatmap its own way (the live view): fileHref(path, line),
+  // where the index's links to a file go; fileColumns, more columns of the index's file tables
+  // ({key, title, format}: a file entry's key); onMissingSource(file), asked for a file whose text
+  // the index would show but the document does not hold.
+  constructor(bar, main, data, options = {}) {
+    this.fileHref = options.fileHref || fileHref;
+    this.fileColumns = options.fileColumns || [];
+    this.onMissingSource = options.onMissingSource || null;
     this.bar = bar;
     this.main = main;
     this.metric = "self";
@@ -100,11 +107,16 @@ export class HeatmapApp {
   }
 
   // A newer document of the same program (the live view's next snapshot): the file shown keeps its
-  // page and only its changed rows are drawn again (updateFile); any other view is redrawn. Returns
-  // the line numbers of the shown file whose rows were drawn again, or null after a full redraw.
+  // page and only its changed rows are drawn again (updateFile); the index shown changes in place
+  // (updateIndex); any other view is redrawn. Returns the line numbers of the shown file whose rows
+  // were drawn again, or null otherwise.
   refresh(data) {
     const shown = this.fileView;
     this.setData(data);
+    if (!shown && parseHash(location.hash).file === null && this.main.querySelector(".index-body")) {
+      updateIndex(this.main, this);
+      return null;
+    }
     const file = shown && shown.table.root?.isConnected ? this.filesByPath.get(shown.file.path) : null;
     if (!file) {
       const scroll = window.scrollY;

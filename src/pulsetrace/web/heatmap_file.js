@@ -30,6 +30,31 @@ function maxima(app, file) {
   return found;
 }
 
+// The number columns as wide as their widest text (a hit count of millions, a time in thousands of
+// seconds, a long file's line numbers), in characters of the code's font: set on the table as CSS
+// variables its grid reads (heatmap.css). Only the largest value of each column is formatted: a
+// count's text grows with its value; a time's is at most 7 characters below 1,000 s.
+function fitColumns(code, rows, lineCount) {
+  let hits = 0;
+  let self = 0;
+  let total = 0;
+  for (const row of rows) {
+    if (row[1] > hits) hits = row[1];
+    if (row[2] > self) self = row[2];
+    if (row[3] > total) total = row[3];
+  }
+  const durationWidth = (max) => Math.max(formatDuration(max).length, max >= 999.5 ? 7 : 0);
+  const widths = {
+    "--ln-ch": String(lineCount).length,
+    "--hits-ch": formatCount(hits).length,
+    "--self-ch": durationWidth(self),
+    "--total-ch": durationWidth(total),
+  };
+  for (const [name, width] of Object.entries(widths)) {
+    if (code.style.getPropertyValue(name) !== String(width)) code.style.setProperty(name, String(width));
+  }
+}
+
 // The source table, drawn in blocks of CHUNK rows. Every block gets its exact height at once (rows
 // are ROW_HEIGHT px), so the page has its full length and the minimap and scrolling are right;
 // the blocks near what is shown are filled first, the rest soon after in short slices of work, so a
@@ -166,6 +191,7 @@ export function renderFile(container, app, file, target) {
     const lineno = parseInt(button.dataset.line, 10);
     openPopover(app, file, lineno, button.classList.contains("callees") ? "callees" : "callers", button);
   });
+  fitColumns(container.querySelector(".code"), file.lines, lineCount);
   table.attach(container.querySelector(".code"), target);
   app.minimap = new Minimap(container.querySelector("canvas.minimap"), rowsByLine, lineCount, max, metric);
   app.fileView = { file, max, table, target: 0 };
@@ -221,6 +247,7 @@ export function updateFile(app, file) {
   }
   view.file = file;
   view.max = max;
+  fitColumns(table.root, file.lines, table.lineCount);
   const stats = table.root.parentElement.parentElement.querySelector(".file-stats .stats");
   if (stats) stats.innerHTML = fileStats(file, app.data.totals);
   if (app.minimap) {

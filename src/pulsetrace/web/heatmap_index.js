@@ -3,10 +3,11 @@
 // summarised instead of kept line by line.
 
 import {
-  METRICS, escapeHtml, fileHref, formatCount, formatDuration, formatMetric, formatPercent, groupBadge, heatColour,
+  METRICS, escapeHtml, formatCount, formatDuration, formatMetric, formatPercent, groupBadge, heatColour,
   heatOf,
 } from "./heatmap_common.js";
 import { lineHtml } from "./heatmap_highlight.js";
+import { morphChildren } from "./heatmap_morph.js";
 
 const TOP_LINES = 15;
 
@@ -59,13 +60,15 @@ function matches(filter, ...texts) {
   return !filter || texts.some((text) => String(text).toLowerCase().includes(filter));
 }
 
-function fileRow(file, totals, maxSelf) {
+// A file's row; app.fileColumns are columns a page adds (the live view's recent hits).
+function fileRow(app, file, totals, maxSelf) {
   const heat = heatOf(file.selfNs, maxSelf);
   const hottest = file.hottestLine
-    ? `<a href="${fileHref(file.path, file.hottestLine)}">line ${file.hottestLine}</a>` : "–";
+    ? `<a href="${app.fileHref(file.path, file.hottestLine)}">line ${file.hottestLine}</a>` : "–";
+  const more = app.fileColumns.map((column) => `<td class="num ${column.key}">${column.format(file[column.key])}</td>`);
   return `<tr data-path="${escapeHtml(file.path)}">` +
     `<td class="text"><span class="swatch" style="background:${heatColour(heat)}"></span>` +
-    `<a class="file-link" href="${fileHref(file.path)}" title="${escapeHtml(file.path)}">` +
+    `<a class="file-link" href="${app.fileHref(file.path)}" title="${escapeHtml(file.path)}">` +
     `${escapeHtml(file.label)}</a></td>` +
     `<td class="text module">${escapeHtml(file.module)}</td>` +
     `<td class="num">${formatCount(file.linesRun)}</td>` +
@@ -73,7 +76,7 @@ function fileRow(file, totals, maxSelf) {
     `<td class="num">${formatDuration(file.selfNs)}</td>` +
     `<td class="num">${formatPercent(file.selfNs, totals.selfNs)}</td>` +
     `<td class="num">${formatDuration(file.maxTotalNs)}</td>` +
-    `<td class="num">${hottest}</td></tr>`;
+    `<td class="num">${hottest}</td>${more.join("")}</tr>`;
 }
 
 // The lines with the most of the chosen metric in all files: where to look first.
@@ -94,12 +97,13 @@ function hottestLines(app) {
   const max = best[0].row[column];
   const whole = app.metric === "hits" ? app.data.totals.hits : app.data.totals.selfNs;
   const rows = best.map(({ file, row }) => {
+    if (!file.code) app.onMissingSource?.(file);
     const text = (file.code ? file.code[row[0] - 1] ?? "" : "").trimEnd();
     const indent = text.length - text.trimStart().length;
     const code = lineHtml(text, file.tokens ? file.tokens[row[0] - 1] : null, app.data.tokenClasses || [""], indent);
     const share = app.metric === "total" ? "" : formatPercent(row[column], whole);
     return `<tr><td class="text"><span class="swatch" style="background:${heatColour(heatOf(row[column], max))}">` +
-      `</span><a href="${fileHref(file.path, row[0])}">${escapeHtml(file.label)}:${row[0]}</a></td>` +
+      `</span><a href="${app.fileHref(file.path, row[0])}">${escapeHtml(file.label)}:${row[0]}</a></td>` +
       `<td class="num">${formatMetric(app.metric, row[column])}</td><td class="num">${share}</td>` +
       `<td class="text snippet">${code}</td></tr>`;
   }).join("");
@@ -116,16 +120,19 @@ function summaryRow(summary) {
     `<td class="num">${formatDuration(summary.totalNs)}</td></tr>`;
 }
 
-export function renderIndex(container, app) {
+function summaryHtml(totals) {
+  return `${formatCount(totals.files)} files, ${formatCount(totals.linesRun)} lines run, ` +
+    `${formatCount(totals.hits)} line hits, ${formatDuration(totals.selfNs)} in all.`;
+}
+
+// Everything under the filter box: the hottest lines, the groups of files, the summarised functions.
+function bodyHtml(app) {
   const data = app.data;
   const filter = app.filter.toLowerCase();
   const maxSelf = Math.max(0, ...data.files.map((file) => file.selfNs));
+  const columns = [...FILE_COLUMNS, ...app.fileColumns];
   const parts = [];
   const totals = data.totals;
-  parts.push(`<p class="summary">${formatCount(totals.files)} files, ${formatCount(totals.linesRun)} lines ` +
-    `run, ${formatCount(totals.hits)} line hits, ${formatDuration(totals.selfNs)} in all.</p>`);
-  parts.push(`<p><input id="filter" type="search" placeholder="Filter files and functions" ` +
-    `aria-label="Filter files and functions" value="${escapeHtml(app.filter)}"></p>`);
   if (!filter) parts.push(hottestLines(app));
   let shown = 0;
   for (const group of data.groups) {
@@ -136,13 +143,13 @@ export function renderIndex(container, app) {
     const groupSelf = files.reduce((sum, file) => sum + file.selfNs, 0);
     const collapsed = app.collapsed.has(group.key);
     parts.push(`<section class="group${collapsed ? " collapsed" : ""}" data-group="${group.key}">` +
-      `<h2><button class="toggle" aria-expanded="${!collapsed}" data-group="${group.key}">` +
+      `<h2><button class="toggle" aria-expanded="${!collapsed}" data-toggle="${group.key}">` +
       `${escapeHtml(group.title)}</button> <span class="group-stats">${formatCount(files.length)} ` +
       `file${files.length === 1 ? "" : "s"}, ${formatDuration(groupSelf)} ` +
       `(${formatPercent(groupSelf, totals.selfNs)})</span></h2>`);
     if (!collapsed) {
-      parts.push(`<table class="files"><thead><tr>${headings(FILE_COLUMNS, app.sort, "files")}</tr></thead><tbody>` +
-        visible.map((file) => fileRow(file, totals, maxSelf)).join("") + "</tbody></table>");
+      parts.push(`<table class="files"><thead><tr>${headings(columns, app.sort, "files")}</tr></thead><tbody>` +
+        visible.map((file) => fileRow(app, file, totals, maxSelf)).join("") + "</tbody></table>");
     }
     parts.push("</section>");
   }
@@ -157,28 +164,49 @@ export function renderIndex(container, app) {
   }
   if (!data.files.length && !data.summaries.length) parts.push('<p class="note">No lines were recorded.</p>');
   else if (filter && !shown && !summaries.length) parts.push('<p class="note none">Nothing matches the filter.</p>');
-  container.innerHTML = parts.join("");
+  return parts.join("");
+}
 
+export function renderIndex(container, app) {
+  container.innerHTML = `<p class="summary">${summaryHtml(app.data.totals)}</p>` +
+    `<p><input id="filter" type="search" placeholder="Filter files and functions" ` +
+    `aria-label="Filter files and functions" value="${escapeHtml(app.filter)}"></p><div class="index-body"></div>`;
+  const body = container.querySelector(".index-body");
+  body.innerHTML = bodyHtml(app);
+  // Sorting, filtering and collapsing redraw only what is under the filter box, which keeps its focus.
   const input = container.querySelector("#filter");
   input.addEventListener("input", () => {
     app.filter = input.value;
-    const at = input.selectionStart;
-    app.render();
-    const again = document.getElementById("filter");
-    again.focus();
-    again.setSelectionRange(at, at);
+    body.innerHTML = bodyHtml(app);
   });
-  container.querySelectorAll("button.sort").forEach((button) => button.addEventListener("click", () => {
-    const which = button.dataset.table === "files" ? "sort" : "summarySort";
-    const key = button.dataset.key;
-    const text = ["label", "module", "name", "file"].includes(key);
-    const current = app[which];
-    app[which] = { key, dir: current.key === key ? -current.dir : (text ? 1 : -1) };
-    app.render();
-  }));
-  container.querySelectorAll("button.toggle").forEach((button) => button.addEventListener("click", () => {
-    const key = button.dataset.group;
-    if (app.collapsed.has(key)) app.collapsed.delete(key); else app.collapsed.add(key);
-    app.render();
-  }));
+  body.addEventListener("click", (event) => {
+    const sort = event.target.closest("button.sort");
+    const toggle = event.target.closest("button.toggle");
+    if (sort) {
+      const which = sort.dataset.table === "files" ? "sort" : "summarySort";
+      const key = sort.dataset.key;
+      const text = ["label", "module", "name", "file"].includes(key);
+      const current = app[which];
+      app[which] = { key, dir: current.key === key ? -current.dir : (text ? 1 : -1) };
+    } else if (toggle) {
+      const key = toggle.dataset.toggle;
+      if (app.collapsed.has(key)) app.collapsed.delete(key); else app.collapsed.add(key);
+    } else {
+      return;
+    }
+    body.innerHTML = bodyHtml(app);
+  });
+}
+
+// Newer numbers for the index on display (the live view's next snapshot): the rows, groups and
+// totals change in place; the reader's sort, filter, collapsed groups, focus and scroll stay.
+export function updateIndex(container, app) {
+  const body = container.querySelector(".index-body");
+  if (!body) return renderIndex(container, app);
+  const summary = container.querySelector("p.summary");
+  const text = summaryHtml(app.data.totals);
+  if (summary.textContent !== text) summary.textContent = text;
+  const fresh = document.createElement("div");
+  fresh.innerHTML = bodyHtml(app);
+  morphChildren(body, fresh);
 }

@@ -1,10 +1,13 @@
-// pulsetrace live: the index of traced files, a file page with live line numbers, and the stacks.
-// One EventSource per page; every message is one tick of the server (see live/state.py). The file
-// page is the heatmap's file page (web/heatmap*.js), fed each tick's heatmap document of the file,
-// with heartrate's recency bars and the executing expressions added to its rows.
+// pulsetrace live: the heatmap page (web/heatmap*.js) fed by the ticks of a running program, plus
+// the stacks. One EventSource per page; every message is one tick of the server (see
+// live/documents.py) holding what changed since the page's last tick, taken into a LiveDocument.
+// The index is the heatmap's index (its files appear as they first run; a recent hits column
+// added); a file's page is the heatmap's file page with heartrate's recency bars and the executing
+// expressions added to its rows.
 
 import { HeatmapApp } from "./heatmap.js";
-import { fileHref, parseHash } from "./heatmap_common.js";
+import { escapeHtml, fileHref, formatCount, parseHash } from "./heatmap_common.js";
+import { LiveDocument } from "./live_data.js";
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
@@ -25,14 +28,6 @@ function fileLink(id, path, line) {
   const base = withToken("/file/" + id);
   return path ? base + fileHref(path, line) : base;
 }
-
-function formatNs(ns) {
-  if (ns >= 1e9) return (ns / 1e9).toFixed(2) + " s";
-  if (ns >= 1e6) return (ns / 1e6).toFixed(1) + " ms";
-  if (ns >= 1e3) return (ns / 1e3).toFixed(1) + " µs";
-  return ns + " ns";
-}
-const formatCount = (n) => n.toLocaleString("en-US");
 
 let paused = false;
 let latest = null; // the last tick received, shown on resume when paused
@@ -65,65 +60,55 @@ function showStatus() {
   statusBadge.textContent = status;
 }
 
-// -- the index page ---------------------------------------------------------------------------------
+// -- the heatmap page, fed by the ticks ------------------------------------------------------------
 
-function renderIndex(tick) {
-  let table = $("table.files");
-  if (!table) {
-    view.innerHTML =
-      '<h1>Traced files</h1><p class="note" id="totals"></p>' +
-      '<table class="files"><thead><tr><th>file</th><th class="num">line hits</th>' +
-      '<th class="num">lines run</th><th class="num">time</th><th class="num">recent hits</th>' +
-      "<th>heat</th></tr></thead><tbody></tbody></table>";
-    table = $("table.files");
-  }
-  const hottest = Math.max(1, ...tick.files.map((f) => f.self_ns));
-  const rows = tick.files.map((f) => {
-    const width = Math.round((f.self_ns / hottest) * 100);
-    return (
-      `<tr data-file="${f.id}"><td><a href="${fileLink(f.id)}" title="${escapeHtml(f.path)}">` +
-      `${escapeHtml(f.name)}</a> <span class="note">${escapeHtml(f.path)}</span></td>` +
-      `<td class="num hits">${formatCount(f.hits)}</td><td class="num">${formatCount(f.lines_hit)}</td>` +
-      `<td class="num">${formatNs(f.self_ns)}</td><td class="num recent">${formatCount(f.recent)}</td>` +
-      `<td><span class="heat" style="width:${width}%"></span></td></tr>`
-    );
-  });
-  table.tBodies[0].innerHTML = rows.join("") ||
-    '<tr><td colspan="6" class="note">No line of a traced file has run yet.</td></tr>';
-  const total = tick.files.reduce((sum, f) => sum + f.hits, 0);
-  $("#totals").textContent = `${tick.files.length} files, ${formatCount(total)} line hits`;
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
-
-// -- the file page: the heatmap's file page, fed by the ticks -------------------------------------------
-
-let heatmap = null; // the HeatmapApp showing this file, made at the first tick after the source came
-let source = null; // {path, code, tokens, classes}: the file's text, read once
+const data = new LiveDocument(); // the whole heatmap document, kept from the ticks' changes
+let heatmap = null; // the HeatmapApp of this page, made at the first tick it can show
+let sourcePath = null; // the file page's file, once its text came
+const sourceAsked = new Set(); // files whose text was asked for (each is read once)
 let markedLines = new Set();
 let markKey = "";
 let barLines = new Set();
 
+// Where the heatmap's links to a file go: that file's live page (the index's links carry no line,
+// so the page opens at its top), else the heatmap's own address.
+function liveFileHref(path, line) {
+  const id = data.idOf(path);
+  return id ? fileLink(id, line ? path : null, line) : fileHref(path, line);
+}
+
+async function readSource(id) {
+  const response = await fetch(withToken("/api/source/" + id));
+  if (!response.ok) return null;
+  const source = await response.json();
+  data.addSource(source.path, source.lines, source.runs, source.classes);
+  return source;
+}
+
+// The index's hottest lines show their code: the text of their files is read once each.
+function sourceWanted(file) {
+  if (sourceAsked.has(file.path) || !file.id) return;
+  sourceAsked.add(file.path);
+  readSource(file.id).then((source) => { if (source && !paused) showHeatmap(null); });
+}
+
 async function loadSource() {
-  const response = await fetch(withToken("/api/source/" + fileId));
-  if (!response.ok) {
+  const source = await readSource(fileId);
+  if (!source) {
     view.innerHTML = '<p class="note">This file cannot be shown.</p>';
     return;
   }
-  const data = await response.json();
-  source = { path: data.path, code: data.lines, tokens: data.runs, classes: data.classes };
-  $("#where").textContent = data.path;
+  sourcePath = source.path;
+  $("#where").textContent = source.path;
   // The heatmap page routes by the address's hash: open this file there, at the line asked for.
   const route = parseHash(location.hash);
-  if (route.file !== data.path) history.replaceState(null, "", fileHref(data.path, earlierLine() || route.line));
+  if (route.file !== source.path) history.replaceState(null, "", fileHref(source.path, earlierLine() || route.line));
   window.addEventListener("hashchange", () => {
     const line = earlierLine();
     if (line) {
-      history.replaceState(null, "", fileHref(source.path, line));
+      history.replaceState(null, "", fileHref(sourcePath, line));
       heatmap?.render();
-    } else if (parseHash(location.hash).file !== source.path) {
+    } else if (parseHash(location.hash).file !== sourcePath) {
       location.assign(withToken("/")); // "All files" (or another file): the live index
       return;
     }
@@ -138,46 +123,43 @@ function earlierLine() {
   return earlier ? Number(earlier[1]) : 0;
 }
 
-// The tick's heatmap document with the file's text put in (the server sends the numbers only).
-function heatmapDocument(tick) {
-  const data = tick.heatmap;
-  if (!data) return null;
-  for (const file of data.files) {
-    if (file.path !== source.path) continue;
-    file.code = source.code;
-    file.tokens = source.tokens;
-    file.source = "live";
-  }
-  if (source.classes.length > data.tokenClasses.length) data.tokenClasses = source.classes;
-  return data;
+// The index page asked to show a file (#file=...): that is the file's own live page.
+function openFileOfHash() {
+  const route = parseHash(location.hash);
+  const id = route.file === null ? null : data.idOf(route.file);
+  if (id) location.assign(fileLink(id, route.file, route.line));
 }
 
-function renderFile(tick) {
-  if (!source) return;
-  const data = heatmapDocument(tick);
-  if (!data) return;
+// Show the data held: make the heatmap page at first, then hand it each newer document.
+function showHeatmap(tick) {
+  if (fileId && (!sourcePath || !data.has(sourcePath))) return; // the file page waits for its file's text
   let redrawn = null;
   if (!heatmap) {
-    const bar = $("#bar");
-    bar.hidden = false;
-    heatmap = new HeatmapApp(bar, view, data);
+    if (!fileId) openFileOfHash(); // an address of the index with a file in its hash
+    $("#bar").hidden = false;
+    const options = fileId ? { fileHref: liveFileHref } : {
+      fileHref: liveFileHref,
+      fileColumns: [{ key: "recent", title: "Recent hits", format: formatCount }],
+      onMissingSource: sourceWanted,
+    };
+    heatmap = new HeatmapApp($("#bar"), view, data.document(), options);
   } else {
-    redrawn = heatmap.refresh(data);
+    redrawn = heatmap.refresh(data.document());
   }
-  decorate(tick, redrawn);
+  if (fileId && tick) decorate(tick, redrawn);
 }
 
 // What the live page adds to the heatmap's rows: heartrate's recency bars and the executing
 // expressions. Rows the heatmap drew again (redrawn: their line numbers; null: all) get them anew.
 function decorate(tick, redrawn) {
   if (!heatmap || !heatmap.fileView) return;
-  const lines = tick.lines || {};
+  const lines = tick.recency || {}; // line -> [hits in the last 2 s, ms since the last hit]
   let mostRecent = 1;
-  for (const numbers of Object.values(lines)) mostRecent = Math.max(mostRecent, numbers[3]);
+  for (const numbers of Object.values(lines)) mostRecent = Math.max(mostRecent, numbers[0]);
   const withBars = new Set();
   for (const [key, numbers] of Object.entries(lines)) {
     const lineno = Number(key);
-    const [, , , recent, ageMs] = numbers;
+    const [recent, ageMs] = numbers;
     // heartrate's bars: longer for more recent hits, lighter the longer ago the last hit was
     const fresh = ageMs >= 0 && ageMs < 10000;
     const width = fresh && recent > 0 ? 8 + 92 * (Math.log1p(recent) / Math.log1p(mostRecent)) : fresh ? 4 : 0;
@@ -304,8 +286,7 @@ function renderStacks(stacks) {
 
 function render(tick) {
   finished = tick.status === "finished";
-  if (fileId) renderFile(tick);
-  else renderIndex(tick);
+  showHeatmap(tick);
   renderStacks(tick.stacks || []);
   const lag = Date.now() - tick.wall_ms;
   $("#latency").textContent = finished ? "" : `updated ${Math.max(0, Math.round(lag))} ms after reading`;
@@ -316,6 +297,7 @@ let disconnected = false;
 const events = new EventSource(withToken("/events" + (fileId ? "?file=" + fileId : "")));
 events.onmessage = (message) => {
   const tick = JSON.parse(message.data);
+  data.apply(tick.heatmap, tick.full); // taken in even while paused: each tick holds only what changed
   latest = tick;
   if (tick.status === "finished") {
     events.close(); // the server may go away with the program: keep the final numbers on screen
@@ -336,3 +318,7 @@ events.onerror = () => {
 };
 
 if (fileId) loadSource();
+else {
+  openFileOfHash();
+  window.addEventListener("hashchange", openFileOfHash);
+}
