@@ -115,9 +115,20 @@ def test_choosing_another_thread_drops_the_build_under_way(big: Any) -> None:
     watch_progress(big, until_done=False)
     first_job = big.evaluate("window.firstJob = view.job.job; view.job.choice")
     assert first_job == "all"
-    big.locator(".pt-flame-thread").select_option("1")  # 300,000 calls: built in steps as well
+    # 300,000 calls: built in steps as well. The choice and a pause in one task, so that the new build
+    # cannot end before the test reads its progress (it may, on a quick machine).
+    big.evaluate(
+        """() => {
+          const picker = document.querySelector(".pt-flame-thread");
+          picker.value = "1";
+          picker.dispatchEvent(new Event("change", { bubbles: true }));
+          view.job?.job.pause();
+        }"""
+    )
     assert big.evaluate("window.firstJob.state") == "cancelled"
+    assert big.evaluate("view.job.choice") == "1"
     assert big.evaluate(PROGRESS).startswith("Building the flamegraph of worker-1 (tid 101) (300,000 calls)…")
+    big.evaluate("view.job.job.resume()")
     watch_progress(big)
     built = big.evaluate(
         f"""async () => {{

@@ -11,11 +11,11 @@ from typing import Any, List
 import pytest
 from viewer_helpers import MAKE_UP_TRACE, ORIGIN, open_viewer, percent, trace_program
 
-# A made-up trace (viewer_helpers.MAKE_UP_TRACE, 1% resumed generators) and the Functions tab opened on it. Totals built in steps start paused, so a
-# test sees the state before the first step whatever the machine's speed; `window.shares` collects
-# the shares the job reports, `window.onShare` (if set) runs after each, and `window.pings` counts
-# the timer tasks that ran after the first step until the totals were there: more than none means the
-# page answered in the middle of the work.
+# A made-up trace (viewer_helpers.MAKE_UP_TRACE, 1% resumed generators) and the Functions tab opened
+# on it. Totals built in steps start paused, so a test sees the state before the first step whatever
+# the machine's speed; `window.shares` collects the shares the job reports, `window.onShare` (if set)
+# runs after each, and `window.pings` counts the timer tasks that ran after the first step until the
+# totals were there: more than none means the page answered in the middle of the work.
 OPEN_MADE_UP_TABLE = f"""
 async ([sizes]) => {{
   const views = await import("{ORIGIN}/functable.js");
