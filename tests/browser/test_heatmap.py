@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+from viewer_helpers import text_fits
 
 from line_oracle import collect
 from pulsetrace.reports.heatmap import heatmap_document
@@ -447,18 +448,7 @@ def test_number_columns_fit_the_widest_number(page: Any, heatmap: Tuple[str, Dic
     )
     page.wait_for_function("document.querySelector('#L5 .hits')?.textContent === '12,345,678'")
     for column, text in (("hits", "12,345,678"), ("self", "1,235 s"), ("total", "12,346 s")):
-        shown, fits = page.eval_on_selector(
-            f"#L5 .{column}",
-            """cell => {
-                 const range = document.createRange();
-                 range.selectNodeContents(cell);
-                 const text = range.getBoundingClientRect();
-                 const box = cell.getBoundingClientRect();
-                 const inside = text.left >= box.left - 0.5 && text.right <= box.right + 0.5;
-                 return [cell.textContent, cell.scrollWidth <= cell.clientWidth && inside];
-               }""",
-        )
-        assert (shown, fits) == (text, True), column
+        assert text_fits(page, f"#L5 .{column}") == (text, True), column
     # the head row's columns stay over their numbers
     right = "node => node.getBoundingClientRect().right"
     head, cell = page.eval_on_selector(".row.head .hits", right), page.eval_on_selector("#L5 .hits", right)

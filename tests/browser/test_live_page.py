@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any, List
 
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+
+from viewer_helpers import text_fits  # noqa: E402
 
 from helpers_cli import write  # noqa: E402
 from helpers_live import start_live, wait_for  # noqa: E402
@@ -224,21 +226,6 @@ def test_the_index_is_the_heatmap_index_fed_by_ticks(page: Any, tmp_path: Path) 
         live.kill()
 
 
-def _fits(page: Any, selector: str) -> Tuple[str, bool]:
-    """A cell's text and whether all of it is inside the cell (nothing cut off or spilling out)."""
-    return tuple(page.eval_on_selector(  # type: ignore[return-value]
-        selector,
-        """cell => {
-             const range = document.createRange();
-             range.selectNodeContents(cell);
-             const text = range.getBoundingClientRect();
-             const box = cell.getBoundingClientRect();
-             const inside = text.left >= box.left - 0.5 && text.right <= box.right + 0.5;
-             return [cell.textContent, cell.scrollWidth <= cell.clientWidth && inside];
-           }""",
-    ))
-
-
 def test_a_seven_digit_hit_count_is_shown_whole(page: Any, tmp_path: Path) -> None:
     program = write(tmp_path / "prog.py", GROWING)
     write(tmp_path / "second.py", SECOND)
@@ -250,8 +237,8 @@ def test_a_seven_digit_hit_count_is_shown_whole(page: Any, tmp_path: Path) -> No
         page.locator("table.files a.file-link", has_text="prog.py").click()
         loop = _line_of(program, "total += 1  # the counted loop")
         page.locator(f"#L{loop} .hits", has_text="1,100,000").wait_for()
-        assert _fits(page, f"#L{loop} .hits") == ("1,100,000", True)
-        assert _fits(page, f"#L{loop - 1} .hits") == ("1,100,001", True)
+        assert text_fits(page, f"#L{loop} .hits") == ("1,100,000", True)
+        assert text_fits(page, f"#L{loop - 1} .hits") == ("1,100,001", True)
         stop.write_text("")
         later.write_text("")
         code, out, err = live.finish()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from helpers_cli import run_pulsetrace
 
@@ -79,6 +79,22 @@ def percent(text: str) -> int:
     match = re.search(r"… (\d+)%$", text)
     assert match is not None, text
     return int(match.group(1))
+
+
+def text_fits(page: Any, selector: str) -> Tuple[str, bool]:
+    """A cell's text and whether all of it is inside the cell (nothing cut off or spilling out)."""
+    shown, fits = page.eval_on_selector(
+        selector,
+        """cell => {
+             const range = document.createRange();
+             range.selectNodeContents(cell);
+             const text = range.getBoundingClientRect();
+             const box = cell.getBoundingClientRect();
+             const inside = text.left >= box.left - 0.5 && text.right <= box.right + 0.5;
+             return [cell.textContent, cell.scrollWidth <= cell.clientWidth && inside];
+           }""",
+    )
+    return str(shown), bool(fits)
 
 
 # Builds a view of web/<module>.js on the decoded trace in a 1200x700 pane, with a stand-in for the
