@@ -47,6 +47,7 @@ def test_serves_traced_files_by_id_and_nothing_else(tmp_path: Path) -> None:
     live = start_live(["--port", "0", str(program), str(stop)], tmp_path)
     try:
         wait_for(lambda: _state(live, "")["heatmap"]["files"])
+        assert _state(live, "")["heatmap"]["title"] == f"python {program} {stop}"  # the pages' bar
         assert live.request("/")[0] == 200
         assert live.request("/file/f1")[0] == 200
         status, body = live.request("/api/source/f1")
@@ -221,8 +222,10 @@ def test_live_from_inside_a_program(tmp_path: Path) -> None:
         lines = wait_for(main_loop_counted)
         assert _line_of(program, "# before live()") not in lines
         assert lines[_line_of(program, "# the next line")] == 1
-        traced = {entry["label"] for entry in _state(live, "")["heatmap"]["files"]}
+        index = _state(live, "")["heatmap"]
+        traced = {entry["label"] for entry in index["files"]}
         assert traced == {"prog.py", "helper.py"}  # the calling file and the marked one, by default
+        assert index["title"] == f"python {program} {stop}"
         early_thread_counted = _line_of(program, "# the early thread's loop") in lines
         assert early_thread_counted == (sys.version_info >= (3, 12))  # threads already running: 3.12+
         stop.write_text("")

@@ -11,6 +11,7 @@ from .. import runner
 from ..live import files as selectors
 from ..live.report import write_report
 from ..live.session import DEFAULT_PORT, LiveError, LiveSession
+from ..pycommand import describe_program
 from ..runner import SCRIPT, Target
 from ..writers import OutputError, check_output_path
 from .base import CLIError, Command
@@ -95,6 +96,7 @@ class LiveCommand(Command):
             keep_serving=args.keep_serving,
             output=os.path.abspath(args.output) if args.output else None,
             report_writer=write_report,
+            title=describe_program([*program.launch_words(), *target.args]),
         )
         try:
             session.listen()

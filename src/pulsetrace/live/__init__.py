@@ -14,6 +14,7 @@ import types
 from types import FrameType
 from typing import Any, Optional
 
+from ..pycommand import describe_program
 from . import files
 from .files import FileSelector
 from .session import DEFAULT_PORT, LiveError, LiveSession
@@ -72,6 +73,7 @@ def live(
         keep_serving=not daemon,
         output=output,
         report_writer=write_report,
+        title=describe_program(sys.argv),
     )
     session.start()
     session.finish_at_exit()

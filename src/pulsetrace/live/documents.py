@@ -66,7 +66,7 @@ def _heatmap(
             if edge.caller_file == calls_of or edge.callee.filename == calls_of:
                 one.edges[key] = edge
     grouper = tick.grouper or default_grouper()
-    document = build_document(one, {}, grouper, title="live", read_missing_sources=False)
+    document = build_document(one, {}, grouper, title=tick.title, read_missing_sources=False)
     for entry in document["files"]:
         entry["id"] = tick.ids.get(entry["path"], "")
         entry["recent"] = tick.recent_hits.get(entry["path"], 0)

@@ -51,10 +51,11 @@ class LiveSession:
         report_writer: Optional[ReportWriter] = None,
         stderr: Optional[TextIO] = None,
         tick_seconds: float = TICK_SECONDS,
+        title: str = "live",
     ) -> None:
         self.files = FileSet(selector, exclude_dirs=[PACKAGE_DIR])
         self.collector = LiveLines(self.files)
-        self.state = LiveState(self.collector.snapshot, self.files)
+        self.state = LiveState(self.collector.snapshot, self.files, title)
         self.host = host
         self.server = RouteServer(port, host, on_thread=self._own_thread)
         self.token = self.server.token  # any host but loopback needs one

@@ -65,15 +65,17 @@ class Tick:
     ids: Dict[str, str] = field(default_factory=dict)  # path -> file id, for the files in ``shown``
     totals: Totals = field(default_factory=Totals)
     grouper: Optional[FileGrouper] = None  # the project's grouping of files, made at the first tick
+    title: str = "live"  # the program, as the pages' bar names it ("python app.py")
 
 
 class LiveState:
     """Reads the numbers (``snapshot``), keeps the display's baseline, recency and changes, and hands
     out ticks."""
 
-    def __init__(self, snapshot: Callable[[], LineStats], files: FileSet) -> None:
+    def __init__(self, snapshot: Callable[[], LineStats], files: FileSet, title: str = "live") -> None:
         self._snapshot = snapshot
         self.files = files
+        self.title = title
         self.skip_threads: Set[int] = set()  # the live view's own threads: not shown in the stack panel
         self.status = RUNNING
         self._baseline: Dict[Tuple[str, int], LineStat] = {}
@@ -89,7 +91,7 @@ class LiveState:
         self._changes = Changes()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._tick = Tick(0, RUNNING, time.time_ns())
+        self._tick = Tick(0, RUNNING, time.time_ns(), title=title)
         self._reset_pending = False
         self._listeners = 0  # pages connected: stacks are only read while someone looks
 
@@ -152,6 +154,7 @@ class LiveState:
         changes = self._changes
         tick = Tick(seq, self.status, wall_ns, stacks, shown, changes, recency, recent_hits, ids, totals)
         tick.grouper = self._grouper
+        tick.title = self.title
         with self._changed:
             self._tick = tick
             self._changed.notify_all()
