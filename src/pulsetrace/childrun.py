@@ -16,7 +16,7 @@ from typing import List, Optional
 
 from . import childhooks, runner
 from .children import CHILD_OF_FLAG, FORKSERVER_OF_FLAG, ROOT_OF_FLAG, ChildTracing
-from .pycommand import CODE, MODULE, SCRIPT, describe_program
+from .pycommand import CODE, MODULE, SCRIPT
 from .session import start_descendant
 
 
@@ -55,7 +55,7 @@ def run_child(
     root: Optional[runner.TraceSession] = None
     if run is not None and root_output is not None:
         # Named as the run's other processes are (with its arguments), also when it cannot start.
-        options = run.options.updated({"process_name": _described(target)}, "exec")
+        options = run.options.updated({"process_name": target.describe()}, "exec")
         root = runner.TraceSession(root_output, options=options, quiet=quiet, children_of=run)
     try:
         program = runner.load_program(target)
@@ -71,7 +71,7 @@ def run_child(
     elif root is not None:
         session = root
     else:
-        slot = run.new_slot(describe_program([*program.launch_words(), *target.args]))
+        slot = run.new_slot(target.describe())
         session = runner.TraceSession(
             slot.trace_path, options=run.options, quiet=True, children_of=run, slot=slot
         )
@@ -80,12 +80,6 @@ def run_child(
     except runner.LaunchError as exc:  # runpy found no such module
         sys.stderr.write(f"{sys.executable}: {exc.message}\n")
         return exc.exit_code
-
-
-def _described(target: runner.Target) -> str:
-    """``python prog.py a b``: the program of ``target`` as its command line names it."""
-    words = {SCRIPT: [target.value], MODULE: ["-m", target.value], CODE: ["-c", target.value]}[target.kind]
-    return describe_program([*words, *target.args])
 
 
 def run_forkserver(code: str, directory: str) -> int:

@@ -30,7 +30,7 @@ from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any, Callable, List, Optional, Protocol, Sequence, Type
 
 from .children import bootstrap_code
-from .pycommand import CODE, MODULE, SCRIPT
+from .pycommand import CODE, MODULE, SCRIPT, describe_program
 from .session import TraceSession, UntracedSession, format_size
 
 
@@ -50,6 +50,14 @@ class Target:
     kind: str
     value: str
     args: Sequence[str] = ()
+
+    def launch_words(self) -> List[str]:
+        """How python's command line names this program: ``script``, ``-m module`` or ``-c code``."""
+        return {SCRIPT: [self.value], MODULE: ["-m", self.value], CODE: ["-c", self.value]}[self.kind]
+
+    def describe(self) -> str:
+        """``python prog.py a b``: the program and its arguments on one line, for names and messages."""
+        return describe_program([*self.launch_words(), *self.args])
 
 
 # -- the __main__ namespace ---------------------------------------------------------------------------
@@ -144,7 +152,7 @@ class Program:
 
     def launch_words(self) -> List[str]:
         """How python's command line names this program (for sys.orig_argv)."""
-        return [self.target.value]
+        return self.target.launch_words()
 
     def make_main(self) -> ModuleType:
         return _fresh_main(importlib.machinery.BuiltinImporter)
@@ -288,9 +296,6 @@ class ModuleProgram(Program):
         if _adds_path0():
             self.path0 = os.getcwd()
 
-    def launch_words(self) -> List[str]:
-        return ["-m", self.target.value]
-
     def execute(self, start_tracing: Callable[[], None]) -> None:
         self.marker = sys._getframe()
         start_tracing()
@@ -313,9 +318,6 @@ class CodeProgram(Program):
         except (SyntaxError, ValueError) as exc:
             exc.__traceback__ = None
             self._error = exc
-
-    def launch_words(self) -> List[str]:
-        return ["-c", self.target.value]
 
     def compile_error(self) -> Optional[BaseException]:
         return self._error

@@ -11,7 +11,6 @@ from .. import runner
 from ..live import files as selectors
 from ..live.report import write_report
 from ..live.session import DEFAULT_PORT, LiveError, LiveSession
-from ..pycommand import describe_program
 from ..runner import SCRIPT, Target
 from ..writers import OutputError, check_output_path
 from .base import CLIError, Command
@@ -96,7 +95,7 @@ class LiveCommand(Command):
             keep_serving=args.keep_serving,
             output=os.path.abspath(args.output) if args.output else None,
             report_writer=write_report,
-            title=describe_program([*program.launch_words(), *target.args]),
+            title=target.describe(),
         )
         try:
             session.listen()
