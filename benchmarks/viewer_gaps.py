@@ -145,14 +145,20 @@ def open_page(browser: Any, web: Path) -> Any:
     return page
 
 
+def long_tasks_since_began(page: Any) -> List[float]:
+    """The durations of the page's long tasks (over 50 ms) that ended after ``began`` was set."""
+    page.wait_for_timeout(300)  # long task entries arrive after the task
+    tasks: List[float] = page.evaluate("tasks.filter(([start, d]) => start + d >= began).map(([, d]) => d)")
+    return tasks
+
+
 def measure(browser: Any, web: Path, calls: int, samples: int, table_calls: int) -> Dict[str, Any]:
     page = open_page(browser, web)
     page.evaluate(MADE_UP_TRACE, calls)
     show_ms = page.evaluate(FLAMEGRAPH)
     page.wait_for_function("view.tree !== null", timeout=600_000, polling=20)
     built_ms = page.evaluate("performance.now() - began")
-    page.wait_for_timeout(300)  # long task entries arrive after the task
-    tasks: List[float] = page.evaluate("tasks.filter(([start, d]) => start + d >= began).map(([, d]) => d)")
+    tasks = long_tasks_since_began(page)
     nodes = page.evaluate("view.tree.size")
     draws = page.evaluate(COUNTER, samples)
     page.close()
@@ -175,8 +181,7 @@ def measure_function_table(browser: Any, web: Path, calls: int) -> Dict[str, Any
     show_ms = page.evaluate(FUNCTION_TABLE)
     page.wait_for_function("rowsAt !== null", timeout=600_000, polling=20)
     shown_ms = page.evaluate("rowsAt - began")
-    page.wait_for_timeout(300)  # long task entries arrive after the task
-    tasks: List[float] = page.evaluate("tasks.filter(([start, d]) => start + d >= began).map(([, d]) => d)")
+    tasks = long_tasks_since_began(page)
     rows = page.evaluate("table.rows.length")
     page.close()
     return {
