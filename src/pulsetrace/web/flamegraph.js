@@ -12,7 +12,7 @@
 // nothing whatever the number of slices behind it, and the canvas is never taller than the view.
 
 import { allThreads, callTreeSteps, invertedTreeSteps, runToEnd } from "./aggregate.js";
-import { SteppedJob } from "./steps.js";
+import { STEPS_FROM, jobWithProgress } from "./steps.js";
 import { functionColors } from "./tracks.js";
 
 const FLAME_ROW_PX = 18;
@@ -22,9 +22,6 @@ const FLAME_LABEL_PAD_PX = 4;
 const FLAME_FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const FLAME_ALL_THREADS = "all";
 const FLAME_ROOT_COLOUR = "#c9c3b8";
-// Trees of fewer slices (or, inverted, of fewer nodes) than this are built at once, in well under
-// 100 ms; bigger ones in steps, with a progress message, while the page stays usable.
-const FLAME_BUILD_AT_ONCE = 200000;
 
 export class FlameGraphView {
   constructor(container, trace, app) {
@@ -300,7 +297,7 @@ export class FlameGraphView {
     this.timelineButton.disabled = true;
     this.hoverNode = -1;
     this.hideTooltip();
-    if (steps !== null && size < FLAME_BUILD_AT_ONCE) {
+    if (steps !== null && size < STEPS_FROM) { // slices, or for the inverted tree the nodes
       trees[wanted] = runToEnd(steps);
       this.useTree(); // the self tree may still be needed
       return;
@@ -333,19 +330,11 @@ export class FlameGraphView {
   startJob(steps, choice, mode, trees, slices) {
     const what = mode === "self" ? "the self-time flamegraph" : "the flamegraph";
     const of = choice === FLAME_ALL_THREADS ? "all threads" : this.app.threadLabel(this.threads[Number(choice)]);
-    const calls = slices.toLocaleString("en-US");
-    const say = (share) => {
-      this.progress.textContent = `Building ${what} of ${of} (${calls} calls)… ${Math.floor(share * 100)}%`;
-    };
-    say(0);
-    this.progress.hidden = false;
-    const job = new SteppedJob(steps, {
-      onProgress: say,
-      onDone: (tree) => {
-        trees[mode] = tree;
-        this.job = null;
-        this.useTree();
-      },
+    const label = `Building ${what} of ${of} (${slices.toLocaleString("en-US")} calls)`;
+    const job = jobWithProgress(steps, this.progress, label, (tree) => {
+      trees[mode] = tree;
+      this.job = null;
+      this.useTree();
     });
     if (!this.visible) job.pause();
     this.job = { choice, mode, job };

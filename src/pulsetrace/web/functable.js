@@ -13,7 +13,7 @@
 // done; sorting and filtering meanwhile are remembered and applied then.
 
 import { allThreads, functionTotals, functionTotalsSteps } from "./aggregate.js";
-import { SteppedJob } from "./steps.js";
+import { STEPS_FROM, jobWithProgress } from "./steps.js";
 
 const TABLE_ROW_PX = 24;
 const TABLE_OVERSCAN_ROWS = 10;
@@ -21,10 +21,6 @@ const TABLE_ALL_THREADS = "all";
 // Text columns sort as people read: "prog.py:7" before "prog.py:10", case aside.
 const TABLE_COLLATOR = new Intl.Collator(undefined, { numeric: true });
 const TABLE_GRID = "minmax(180px, 2.2fr) minmax(140px, 1.6fr) repeat(7, minmax(74px, 0.7fr))";
-// Selections of fewer slices than this are added up at once, with no progress message to flash; bigger
-// ones in steps. The flamegraph's bound: on a made-up trace of 200,000 calls over deep random stacks,
-// about 30-40 ms the first time (the code not yet optimised) and 10-15 ms after, on a busy 2-core machine.
-const TABLE_BUILD_AT_ONCE = 200000;
 
 // key: what a row's cell shows and sorts by; numeric columns sort largest first on the first click.
 const TABLE_COLUMNS = [
@@ -196,7 +192,7 @@ export class FunctionTableView {
     }
     const threads = choice === TABLE_ALL_THREADS ? this.threads : [this.threads[Number(choice)]];
     const slices = threads.reduce((sum, thread) => sum + thread.slices.count, 0);
-    if (slices < TABLE_BUILD_AT_ONCE) {
+    if (slices < STEPS_FROM) { // at once, with no progress message to flash
       const totals = functionTotals(this.trace, threads);
       this.totalsByChoice.set(choice, totals);
       this.useTotals(totals);
@@ -211,20 +207,11 @@ export class FunctionTableView {
 
   startJob(choice, threads, slices) {
     const of = choice === TABLE_ALL_THREADS ? "all threads" : this.app.threadLabel(threads[0]);
-    const calls = slices.toLocaleString("en-US");
-    const say = (share) => {
-      const percent = Math.floor(share * 100);
-      this.progress.textContent = `Adding up the calls of ${of} (${calls} calls)… ${percent}%`;
-    };
-    say(0);
-    this.progress.hidden = false;
-    const job = new SteppedJob(functionTotalsSteps(this.trace, threads), {
-      onProgress: say,
-      onDone: (totals) => {
-        this.totalsByChoice.set(choice, totals);
-        this.job = null;
-        this.useTotals(totals);
-      },
+    const label = `Adding up the calls of ${of} (${slices.toLocaleString("en-US")} calls)`;
+    const job = jobWithProgress(functionTotalsSteps(this.trace, threads), this.progress, label, (totals) => {
+      this.totalsByChoice.set(choice, totals);
+      this.job = null;
+      this.useTotals(totals);
     });
     if (!this.visible) job.pause();
     this.job = { choice, job };
